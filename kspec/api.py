@@ -1,0 +1,110 @@
+"""The Python API: ``load``, ``check``, ``to_source``, ``build_model``.
+
+``spec`` arguments accept a path (``str`` or ``os.PathLike``) or a :class:`Spec` from ``load``.
+``params`` override the spec's param defaults, exactly like ``--param`` on the command line:
+the spec is checked again with them, so ``units=2`` that makes ``${units // 4}`` zero is
+reported as an error, not passed to Keras.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from kspec.compiler import functional, subclass
+from kspec.compiler.lower import Lowered
+from kspec.diagnostics import Diagnostic, KspecError, has_errors
+from kspec.spec.ir import Spec
+from kspec.spec.loader import Document, Limits, load_file, load_text
+from kspec.spec.resolve import analyze
+
+Target = Literal["functional", "subclass"]
+TARGETS: tuple[Target, ...] = ("functional", "subclass")
+SpecLike = "str | os.PathLike[str] | Spec"
+
+
+def _document(path: str | os.PathLike[str], limits: Limits | None = None) -> Document:
+    doc, diags = load_file(os.fspath(path), limits)
+    if doc is None or has_errors(diags):
+        raise KspecError(diags)
+    return doc
+
+
+def check(
+    path: str | os.PathLike[str],
+    params: dict[str, Any] | None = None,
+    limits: Limits | None = None,
+) -> list[Diagnostic]:
+    """Every diagnostic for the spec file at ``path`` (empty when it is clean)."""
+    doc, diags = load_file(os.fspath(path), limits)
+    if doc is None or has_errors(diags):
+        return diags
+    return diags + analyze(doc, params)[1]
+
+
+def check_text(text: str | bytes, path: str = "<spec>") -> list[Diagnostic]:
+    """Like :func:`check`, for YAML text."""
+    doc, diags = load_text(text, path)
+    if doc is None or has_errors(diags):
+        return diags
+    return diags + analyze(doc)[1]
+
+
+def load(path: str | os.PathLike[str], **params: Any) -> Spec:
+    """The checked spec at ``path``; raises :class:`KspecError` with every error otherwise."""
+    return _analyze(_document(path), params)
+
+
+def loads(text: str, path: str = "<spec>", **params: Any) -> Spec:
+    """The checked spec in YAML ``text``."""
+    doc, diags = load_text(text, path)
+    if doc is None or has_errors(diags):
+        raise KspecError(diags)
+    return _analyze(doc, params)
+
+
+def _analyze(doc: Document, params: dict[str, Any]) -> Spec:
+    spec, diags = analyze(doc, params)
+    if spec is None:
+        raise KspecError(diags)
+    return spec.with_document(doc, params)
+
+
+def _spec(spec: str | os.PathLike[str] | Spec, params: dict[str, Any]) -> Spec:
+    if isinstance(spec, Spec):
+        if not params:
+            return spec
+        if spec.document is None:
+            raise ValueError("this Spec was not loaded from a document; pass params to load()")
+        return _analyze(spec.document, {**spec.overrides, **params})
+    return load(spec, **params)
+
+
+def lower(
+    spec: str | os.PathLike[str] | Spec, target: Target = "subclass", **params: Any
+) -> Lowered:
+    """The generated module for ``target`` with what the API needs to run it."""
+    s = _spec(spec, params)
+    if target == "subclass":
+        return subclass.generate(s, s.overrides)
+    if target == "functional":
+        return functional.generate(s, s.overrides)
+    raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+
+
+def to_source(
+    spec: str | os.PathLike[str] | Spec, target: Target = "subclass", **params: Any
+) -> str:
+    """The Python source ``kspec compile`` writes: standalone, deterministic, formatted."""
+    return lower(spec, target, **params).source
+
+
+def build_model(
+    spec: str | os.PathLike[str] | Spec, target: Target = "functional", **params: Any
+) -> Any:
+    """A built ``keras.Model`` for ``spec``: ``functional`` (Functional API) or ``subclass``
+    (an instance of the generated ``tf.keras.Model`` subclass, called once on symbolic inputs).
+    Both run the exact source ``to_source`` returns. Needs the ``tensorflow`` extra."""
+    from kspec.compiler import runtime
+
+    return runtime.build(lower(spec, target, **params))

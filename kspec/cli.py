@@ -1,0 +1,273 @@
+"""The ``kspec`` command line: argument parsing and output only (the work is in the API).
+
+Exit status: 0 success (no errors), 1 a spec has errors (or ``compile --check`` found a stale
+file), 2 usage or environment problems (bad arguments, missing files, TensorFlow not installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from kspec import api
+from kspec.diagnostics import Diagnostic, KspecError, has_errors, write_report
+from kspec.files import find_specs, write_atomic
+from kspec.spec.loader import MAX_BYTES, Limits, load_text
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with the command line or the environment (exit status 2)."""
+
+
+def _param(text: str) -> tuple[str, Any]:
+    """``--param k=v``; ``v`` is read as a YAML 1.2 scalar or flow list (``128``, ``relu``,
+    ``[3, 3]``), like a value in the spec."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    name, raw = text.split("=", 1)
+    if not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"{name!r} is not a param name")
+    doc, diags = load_text(raw or "''", "<--param>")
+    if doc is None or has_errors(diags):
+        msg = diags[0].message if diags else "invalid value"
+        raise argparse.ArgumentTypeError(f"--param {name}: {msg}")
+    if isinstance(doc.data, dict):
+        raise argparse.ArgumentTypeError(f"--param {name}: a value must be a scalar or a list")
+    return name, doc.data
+
+
+def _params(items: list[tuple[str, Any]] | None) -> dict[str, Any]:
+    return dict(items or [])
+
+
+def _source_lines(diags: Sequence[Diagnostic]) -> dict[str, Sequence[str]]:
+    """The lines of each file named by ``diags`` (for the caret display)."""
+    out: dict[str, Sequence[str]] = {}
+    for d in diags:
+        if d.path not in out and os.path.isfile(d.path):
+            try:
+                with open(d.path, encoding="utf-8", errors="replace") as fh:
+                    out[d.path] = fh.read(MAX_BYTES).splitlines()
+            except OSError:
+                out[d.path] = []
+    return out
+
+
+def _report(diags: Sequence[Diagnostic], fmt: str = "text") -> None:
+    write_report(diags, _source_lines(diags), fmt, sys.stdout if fmt != "text" else sys.stderr)
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    files, missing = find_specs(args.paths)
+    if missing:
+        raise UsageError("no such file or folder: " + ", ".join(missing))
+    if not files:
+        raise UsageError("no spec files (*.yaml, *.yml) found in " + ", ".join(args.paths))
+    limits = Limits(max_bytes=args.max_bytes)
+    params = _params(args.param)
+    diags: list[Diagnostic] = []
+    for path in files:
+        diags.extend(api.check(path, params or None, limits))
+    if args.format == "text":
+        _report(diags)
+        errors = sum(d.severity == "error" for d in diags)
+        warnings = len(diags) - errors
+        bad = len({d.path for d in diags if d.severity == "error"})
+        if not args.quiet or errors:
+            noun = "file" if len(files) == 1 else "files"
+            summary = (
+                f"checked {len(files)} {noun}: "
+                + (
+                    f"{errors} error{'s' * (errors != 1)} in {bad} {noun if bad != 1 else 'file'}"
+                    if errors
+                    else "no errors"
+                )
+                + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else "")
+            )
+            print(summary, file=sys.stderr)
+    else:
+        _report(diags, args.format)
+    return EXIT_ERRORS if has_errors(diags) else EXIT_OK
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    try:
+        source = api.to_source(args.spec, args.target, **_params(args.param))
+    except KspecError as exc:
+        _report(exc.diagnostics)
+        return EXIT_ERRORS
+    if args.check:
+        if not args.output:
+            raise UsageError("--check needs -o FILE: the generated file to compare with")
+        try:
+            with open(args.output, encoding="utf-8") as fh:
+                current = fh.read()
+        except FileNotFoundError:
+            current = ""
+        if current == source:
+            print(f"{args.output} is up to date", file=sys.stderr)
+            return EXIT_OK
+        diff = difflib.unified_diff(
+            current.splitlines(keepends=True),
+            source.splitlines(keepends=True),
+            f"{args.output} (on disk)",
+            f"{args.output} (from {args.spec})",
+        )
+        sys.stdout.writelines(diff)
+        print(
+            f"{args.output} is stale: run `kspec compile {args.spec} --target {args.target} "
+            f"-o {args.output}`",
+            file=sys.stderr,
+        )
+        return EXIT_ERRORS
+    if args.output:
+        write_atomic(args.output, source)
+        print(f"wrote {args.output} ({args.target} target)", file=sys.stderr)
+    else:
+        sys.stdout.write(source)
+    return EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    try:
+        model = api.build_model(args.spec, args.target, **_params(args.param))
+    except KspecError as exc:
+        _report(exc.diagnostics)
+        return EXIT_USAGE if any(d.code == "KS901" for d in exc.diagnostics) else EXIT_ERRORS
+    model.summary(print_fn=lambda line, **_: print(line))
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from kspec.schemas.build import published, render
+
+    text = render(published())
+    if args.output:
+        write_atomic(args.output, text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+# -- parser --------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    from kspec import __version__
+
+    p = argparse.ArgumentParser(
+        prog="kspec",
+        description="Check YAML model specs and compile them to Keras models "
+        "(Functional API, or tf.keras.Model subclass source).",
+        epilog="Exit status: 0 ok, 1 errors in a spec (or a stale file with --check), "
+        "2 usage or environment problems. Docs: docs/cli.md.",
+    )
+    p.add_argument("--version", action="version", version=f"kspec {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def with_params(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--param",
+            "-p",
+            action="append",
+            type=_param,
+            metavar="NAME=VALUE",
+            help="override a param's default (repeatable), e.g. --param units=128",
+        )
+
+    c = sub.add_parser(
+        "check",
+        help="check specs (never imports TensorFlow)",
+        description="Check spec files or folders and report every problem.",
+    )
+    c.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders")
+    c.add_argument(
+        "--format",
+        choices=["text", "json", "github"],
+        default="text",
+        help="text (default), json, or github (workflow annotations)",
+    )
+    c.add_argument(
+        "--max-bytes",
+        type=int,
+        default=MAX_BYTES,
+        metavar="N",
+        help=f"largest spec file accepted (default {MAX_BYTES:,})",
+    )
+    c.add_argument("--quiet", "-q", action="store_true", help="no summary line when clean")
+    with_params(c)
+    c.set_defaults(func=cmd_check)
+
+    k = sub.add_parser(
+        "compile",
+        help="generate Python source for a spec",
+        description="Generate the Python source of a spec's model.",
+    )
+    k.add_argument("spec", metavar="SPEC")
+    k.add_argument(
+        "--target",
+        "-t",
+        choices=list(api.TARGETS),
+        default="subclass",
+        help="subclass (a tf.keras.Model subclass, default) or functional",
+    )
+    k.add_argument("--output", "-o", metavar="FILE", help="write here (atomically), not stdout")
+    k.add_argument(
+        "--check",
+        action="store_true",
+        help="compare with FILE instead of writing: exit 1 and a diff if stale",
+    )
+    with_params(k)
+    k.set_defaults(func=cmd_compile)
+
+    s = sub.add_parser(
+        "summary",
+        help="print the Keras summary of the built model",
+        description="Build the model with Keras and print model.summary().",
+    )
+    s.add_argument("spec", metavar="SPEC")
+    s.add_argument("--target", "-t", choices=list(api.TARGETS), default="functional")
+    with_params(s)
+    s.set_defaults(func=cmd_summary)
+
+    j = sub.add_parser(
+        "schema",
+        help="print the kspec-1 JSON Schema",
+        description="Print the JSON Schema of the spec language (for editors).",
+    )
+    j.add_argument("--output", "-o", metavar="FILE")
+    j.set_defaults(func=cmd_schema)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from kspec.compiler import runtime
+
+    runtime.QUIET = True
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"kspec: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KspecError as exc:
+        _report(exc.diagnostics)
+        return EXIT_USAGE if any(d.code.startswith("KS9") for d in exc.diagnostics) else EXIT_ERRORS
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

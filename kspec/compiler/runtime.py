@@ -1,0 +1,113 @@
+"""Running generated source: the only module that imports TensorFlow.
+
+``build`` executes exactly the source ``kspec compile`` would write (so what the tests check is
+what users get), in a fresh module object, on a thread with a large stack and a raised recursion
+limit: Keras' Functional constructor (and its save/load) recurse once per layer and fail near
+1,000 layers at Python's default limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import linecache
+import os
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from kspec.compiler.lower import Lowered
+from kspec.diagnostics import Diagnostic, KspecError
+
+T = TypeVar("T")
+
+INSTALL_HINT = "install it with: pip install 'kspec[tensorflow]'"
+STACK_BYTES = 512 * 1024 * 1024
+RECURSION_LIMIT = 200_000
+
+
+QUIET = False  # set by the CLI: hide TensorFlow's C++ start-up chatter on stderr
+
+
+def require_tensorflow() -> Any:
+    """Import TensorFlow, or fail with a diagnostic that says how to install it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        if QUIET and "tensorflow" not in sys.modules:
+            with _stderr_silenced():
+                import tensorflow as tf
+        else:
+            import tensorflow as tf
+    except ImportError as exc:
+        raise KspecError(
+            [
+                Diagnostic(
+                    "KS901",
+                    f"this command builds a Keras model and needs TensorFlow, "
+                    f"which is not installed ({exc.name or exc})",
+                    hint=INSTALL_HINT,
+                )
+            ]
+        ) from None
+    return tf
+
+
+@contextlib.contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null (the C++ logging writes there directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def deep_call(fn: Callable[[], T]) -> T:
+    """Run ``fn`` on a thread with a 512 MiB stack and a raised recursion limit, restored
+    afterwards. Only the stack of that thread grows; the limit is process-wide while it runs."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(fn())
+        except BaseException as exc:  # re-raised in the caller's thread
+            error.append(exc)
+
+    old_limit = sys.getrecursionlimit()
+    old_size = threading.stack_size()
+    try:
+        threading.stack_size(STACK_BYTES)
+        sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
+        thread = threading.Thread(target=run, name="kspec-build")
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(old_size)
+        sys.setrecursionlimit(old_limit)
+    if error:
+        raise error[0]
+    return result[0]
+
+
+def load_module(lowered: Lowered, name: str | None = None) -> types.ModuleType:
+    """Execute generated source as a module (registered in linecache for readable tracebacks)."""
+    require_tensorflow()
+    module = types.ModuleType(name or f"kspec_generated_{lowered.target}")
+    module.__file__ = lowered.filename
+    lines = lowered.source.splitlines(keepends=True)
+    linecache.cache[lowered.filename] = (len(lowered.source), None, lines, lowered.filename)
+    code = compile(lowered.source, lowered.filename, "exec")
+    exec(code, module.__dict__)  # the source is kspec's own output, checked by check_source
+    return module
+
+
+def build(lowered: Lowered) -> Any:
+    """The built ``keras.Model`` of generated source (its ``build_model()`` with its defaults)."""
+    module = load_module(lowered)
+    return deep_call(module.build_model)

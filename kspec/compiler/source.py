@@ -1,0 +1,196 @@
+"""The one place that turns values into Python source.
+
+Every hole in generated code is filled here: a plain value becomes its ``repr`` (strings
+double-quoted the way ruff formats them), an :class:`Expr` becomes its re-emitted AST with
+param names renamed, a nested layer becomes a constructor call. No spec string is ever
+spliced in as code. ``Writer`` lays the lines out in ruff's format (88 columns; a call that does
+not fit is exploded one argument per line with a trailing comma).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from kspec.spec.expressions import Expr, to_source
+from kspec.spec.ir import Dict, LayerSpec
+
+LINE = 88
+LAYERS_MODULE = "tf.keras.layers"
+
+
+def py_str(text: str) -> str:
+    """A string literal for ``text``, double-quoted unless that needs more escapes."""
+    r = repr(text)
+    if r.startswith("'") and '"' not in text:
+        r = '"' + r[1:-1].replace("\\'", "'") + '"'
+    return r
+
+
+def literal(value: Any, rename: Mapping[str, str] | None = None) -> str:
+    """Source for a value of the IR (plain data, Expr leaves, Dict, LayerSpec)."""
+    if isinstance(value, Expr):
+        return to_source(value, rename or {})
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):  # the loader refuses these; never emit bare nan/inf
+            raise ValueError(f"non-finite float {value!r} cannot be emitted")
+        return repr(value)
+    if isinstance(value, str):
+        return py_str(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(literal(v, rename) for v in value) + "]"
+    if isinstance(value, Dict):
+        return "{" + ", ".join(f"{py_str(k)}: {literal(v, rename)}" for k, v in value.items) + "}"
+    if isinstance(value, LayerSpec):
+        return layer_call(value, (), rename)
+    raise TypeError(f"cannot emit {type(value).__name__}")
+
+
+def layer_call(
+    layer: LayerSpec, extra: Sequence[tuple[str, str]] = (), rename: Mapping[str, str] | None = None
+) -> str:
+    """``tf.keras.layers.Dense(units=64, name="dense")`` (one line; ``Writer`` wraps it)."""
+    args = [f"{k}={literal(v, rename)}" for k, v in layer.args]
+    args += [f"{k}={v}" for k, v in extra]
+    return f"{LAYERS_MODULE}.{layer.type}({', '.join(args)})"
+
+
+class Writer:
+    """Collects lines with indentation; wraps long calls the way ruff format does."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.level = 0
+
+    def line(self, text: str = "") -> None:
+        if not text:
+            self.lines.append("")
+            return
+        pad = "    " * self.level
+        for out in wrap(text, len(pad)):
+            self.lines.append(pad + out)
+
+    def blank(self, n: int = 1) -> None:
+        while self.lines and self.lines[-1] == "":
+            self.lines.pop()
+        self.lines.extend([""] * n)
+
+    def indent(self) -> _Indent:
+        return _Indent(self)
+
+    def text(self) -> str:
+        while self.lines and self.lines[-1] == "":
+            self.lines.pop()
+        return "\n".join(self.lines) + "\n"
+
+
+class _Indent:
+    def __init__(self, writer: Writer):
+        self.writer = writer
+
+    def __enter__(self) -> None:
+        self.writer.level += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.writer.level -= 1
+
+
+def wrap(text: str, indent: int) -> list[str]:
+    """Split an over-long line at a bracket pair, recursively, the way ruff format does: the
+    last pair whose head and tail both fit (``x = f(\n    a, b\n)(y)``)."""
+    if indent + len(text) <= LINE:
+        return [text]
+    pairs = _depth0_pairs(text)
+    if not pairs:
+        return [text]
+    for open_at, close_at in reversed(pairs):
+        if indent + open_at + 1 <= LINE and indent + len(text) - close_at <= LINE:
+            break
+    head, body, tail = text[: open_at + 1], text[open_at + 1 : close_at], text[close_at:]
+    parts = _split_top(body)
+    joined = ", ".join(parts)
+    if indent + 4 + len(joined) <= LINE and not body.rstrip().endswith(","):
+        inner = [joined]
+    else:
+        inner = [p + "," for p in parts]
+    out = [head]
+    for part in inner:
+        out.extend("    " + w for w in wrap(part, indent + 4))
+    out.extend(wrap(tail, indent))
+    return out
+
+
+_PAIRS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _scan(text: str, visit: Callable[[int, str, int], bool]) -> None:
+    """Walk ``text`` outside string literals, calling ``visit(index, char, depth)``."""
+    depth = 0
+    quote = ""
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        else:
+            if c in ")]}":
+                depth -= 1
+            if visit(i, c, depth):
+                return
+            if c in "([{":
+                depth += 1
+        i += 1
+
+
+def _depth0_pairs(text: str) -> list[tuple[int, int]]:
+    """The non-empty bracket pairs at depth 0, in order."""
+    found: list[tuple[int, int]] = []
+    start: list[int] = []
+
+    def visit(i: int, c: str, depth: int) -> bool:
+        if c in "([{" and depth == 0:
+            start.append(i)
+        elif c in ")]}" and depth == 0 and start:
+            found.append((start.pop(), i))
+        return False
+
+    _scan(text, visit)
+    return [p for p in found if p[1] > p[0] + 1]
+
+
+def _split_top(body: str) -> list[str]:
+    """Split ``body`` at its top-level commas."""
+    cuts: list[int] = []
+
+    def visit(i: int, c: str, depth: int) -> bool:
+        if c == "," and depth == 0:
+            cuts.append(i)
+        return False
+
+    _scan(body, visit)
+    parts, prev = [], 0
+    for cut in cuts:
+        parts.append(body[prev:cut].strip())
+        prev = cut + 1
+    last = body[prev:].strip()
+    if last:
+        parts.append(last)
+    return parts
+
+
+def check_source(source: str, filename: str) -> None:
+    """Re-parse and compile generated source before anyone sees it (a bug here is kspec's)."""
+    tree = ast.parse(source, filename)
+    compile(tree, filename, "exec")

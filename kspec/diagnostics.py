@@ -1,0 +1,162 @@
+"""Diagnostics: what every stage reports, and how it is shown.
+
+A :class:`Diagnostic` is plain data (a stable code, a severity, a message, an optional hint and
+where it happened). Stages return lists of them; nothing here decides control flow. Rendering
+lives here too, so the CLI and the Python API show the same text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal, TextIO
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of the source, 1-based lines and columns; ``end_column`` is exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem found in a spec.
+
+    ``code`` is stable (``KS101``) and documented in docs/errors.md; ``pointer`` is the JSON
+    pointer of the offending value in the document (``/layers/2/units``); ``node`` the name of
+    the spec node it concerns, when there is one.
+    """
+
+    code: str
+    message: str
+    severity: Severity = "error"
+    hint: str | None = None
+    path: str = "<spec>"
+    span: Span | None = None
+    pointer: str = ""
+    node: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def line(self) -> int:
+        return self.span.line if self.span else 1
+
+    @property
+    def column(self) -> int:
+        return self.span.column if self.span else 1
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["line"], data["column"] = self.line, self.column
+        if self.span:
+            data["end_line"], data["end_column"] = self.span.end_line, self.span.end_column
+        del data["span"]
+        data["notes"] = list(self.notes)
+        return data
+
+
+class KspecError(Exception):
+    """Raised by the Python API when a spec has errors; carries every diagnostic."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]):
+        self.diagnostics = list(diagnostics)
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        first = errors[0] if errors else self.diagnostics[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{first.path}:{first.line}:{first.column}: {first.message}{more}")
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.path, d.line, d.column, d.code)
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if colour else text
+
+
+def render_text(d: Diagnostic, source_lines: Sequence[str] | None, colour: bool = False) -> str:
+    """``path:line:col: error[KS101]: message``, the source line, a caret under the span, hints."""
+    sev = _paint(f"{d.severity}[{d.code}]", "1;31" if d.severity == "error" else "1;33", colour)
+    out = [f"{d.path}:{d.line}:{d.column}: {sev}: {d.message}"]
+    if d.span and source_lines and 0 < d.span.line <= len(source_lines):
+        text = source_lines[d.span.line - 1].rstrip("\r\n")
+        shown = text.expandtabs(1)[:200]
+        start = min(d.span.column - 1, len(shown))
+        end = d.span.end_column - 1 if d.span.end_line == d.span.line else len(shown)
+        width = max(1, min(end, len(shown)) - start)
+        gutter = f"{d.span.line:>5} | "
+        out.append(gutter + shown)
+        out.append(
+            " " * (len(gutter) - 2) + "| " + " " * start + _paint("^" * width, "1;32", colour)
+        )
+    for note in d.notes:
+        out.append(f"      = note: {note}")
+    if d.hint:
+        out.append(f"      = help: {d.hint}")
+    return "\n".join(out)
+
+
+def render_json(diagnostics: Sequence[Diagnostic]) -> str:
+    """The stable JSON form: ``{"version": 1, "diagnostics": [...]}`` (see docs/cli.md)."""
+    return json.dumps(
+        {"version": 1, "diagnostics": [d.to_json() for d in diagnostics]}, indent=2, sort_keys=True
+    )
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def render_github(d: Diagnostic) -> str:
+    """A GitHub Actions workflow command (an annotation on the pull request's diff)."""
+    kind = "error" if d.severity == "error" else "warning"
+    props = f"file={_gh_escape(d.path, True)},line={d.line},col={d.column}"
+    if d.span:
+        props += f",endLine={d.span.end_line},endColumn={d.span.end_column}"
+    message = d.message + (f" (help: {d.hint})" if d.hint else "")
+    return f"::{kind} {props},title={d.code}::{_gh_escape(message)}"
+
+
+def write_report(
+    diagnostics: Sequence[Diagnostic],
+    sources: dict[str, Sequence[str]],
+    fmt: str = "text",
+    stream: TextIO | None = None,
+) -> None:
+    """Write ``diagnostics`` in ``fmt`` (text, json, github) to ``stream``."""
+    stream = stream or sys.stdout
+    ordered = sorted(diagnostics, key=sort_key)
+    if fmt == "json":
+        stream.write(render_json(ordered) + "\n")
+        return
+    if fmt == "github":
+        for d in ordered:
+            stream.write(render_github(d) + "\n")
+        return
+    colour = use_colour(stream)
+    for d in ordered:
+        stream.write(render_text(d, sources.get(d.path), colour) + "\n")

@@ -1,0 +1,355 @@
+"""Assemble the kspec-1 JSON Schema (Draft 2020-12) from the layer catalog.
+
+Two variants come from one description:
+
+* the published schema (``kspec-1.schema.json``, printed by ``kspec schema``) for editors and
+  other tools: it also accepts ``$param`` / ``${...}`` expressions wherever a value may be one;
+* the strict fragments kspec validates *evaluated* specs with (expressions already replaced
+  by their values, so ``units: ${units / 4}`` is checked as the float it evaluates to).
+
+Run ``python -m kspec.schemas.build`` to regenerate the published file after editing
+``catalog.py``; tests/test_schema.py fails with that command when the file is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kspec.schemas.catalog import LAYERS
+from kspec.schemas.types import BOOL, DTYPES, POS_INT, STRING, Layer, Schema
+
+SCHEMA_ID = "https://kspec.dev/schemas/kspec-1.schema.json"
+SCHEMA_FILE = "kspec-1.schema.json"
+
+NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+REF_PATTERN = "^[A-Za-z_][A-Za-z0-9_]{0,127}(\\[[0-9]{1,6}\\])?$"
+EXPR_PATTERN = "^\\$(\\{[^\\n]*\\}|[A-Za-z_][A-Za-z0-9_]{0,127})$"
+
+# Keys every node may have besides its layer's arguments.
+NODE_KEYS = ("name", "type", "share", "block", "inputs", "call", "repeat")
+BASE_ARGS: dict[str, Schema] = {
+    "trainable": {**BOOL, "description": "Whether the layer's weights are updated in training."},
+    "dtype": {
+        "enum": [*DTYPES, "mixed_float16", "mixed_bfloat16"],
+        "description": "The layer's dtype or mixed-precision policy (default: float32).",
+    },
+}
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def _with_expr(schema: Schema, editor: bool) -> Schema:
+    """In the published schema an argument may also be an expression string."""
+    if not editor:
+        return schema
+    description = schema.get("description")
+    inner = {k: v for k, v in schema.items() if k != "description"}
+    out: Schema = {"anyOf": [inner, _ref("expression")]}
+    if description:
+        out["description"] = description
+    return out
+
+
+def _arg(schema: Schema, editor: bool) -> Schema:
+    if schema.get("$kspec") == "nested_layer":
+        return {"description": schema.get("description", ""), **_ref("nested_layer")}
+    return _with_expr(schema, editor)
+
+
+def layer_args_schema(name: str, layer: Layer, editor: bool = False) -> Schema:
+    """The schema of a ``type: name`` node's arguments (node keys included)."""
+    props: dict[str, Schema] = {
+        "name": {**_ref("name"), "description": "Unique name of the node (the Keras layer name)."},
+        "type": {"const": name, "description": layer.doc},
+        "inputs": _ref("node_inputs"),
+        "call": _ref("call"),
+    }
+    for key, schema in {**layer.args, **BASE_ARGS}.items():
+        props[key] = _arg(schema, editor)
+    return {
+        "type": "object",
+        "description": layer.doc,
+        "properties": props,
+        "required": ["name", "type", *layer.required],
+        "additionalProperties": False,
+    }
+
+
+def nested_args_schema(name: str, layer: Layer) -> Schema:
+    """A nested layer (inside a wrapper): no ``name``/``inputs``/``call`` of its own needed."""
+    schema = layer_args_schema(name, layer)
+    props = {k: v for k, v in schema["properties"].items() if k not in ("inputs", "call")}
+    return {**schema, "properties": props, "required": ["type", *layer.required]}
+
+
+def build(editor: bool = True) -> Schema:
+    """The whole kspec-1 schema document."""
+    expr = _ref("expression")
+    value_types = ["null", "boolean", "integer", "number", "string", "array"]
+    defs: dict[str, Schema] = {
+        "name": {"type": "string", "pattern": NAME_PATTERN},
+        "ref": {
+            "type": "string",
+            "pattern": REF_PATTERN,
+            "description": "A node or input name, or node[i] for the i-th output of a node.",
+        },
+        "refs": {
+            "anyOf": [_ref("ref"), {"type": "array", "items": _ref("ref"), "minItems": 1}],
+        },
+        "expression": {
+            "type": "string",
+            "pattern": EXPR_PATTERN,
+            "description": "$param or ${expression over the params}.",
+        },
+        "value": {"type": value_types, "description": "A literal value (no expressions)."},
+        "node_inputs": {
+            "description": "A reference, a list of references, or a mapping call_argument -> "
+            "reference(s). Omitted: the previous node's output.",
+            "anyOf": [
+                _ref("refs"),
+                {
+                    "type": "object",
+                    "propertyNames": _ref("name"),
+                    "additionalProperties": _ref("refs"),
+                    "minProperties": 1,
+                },
+            ],
+        },
+        "call": {
+            "type": "object",
+            "description": "Constant keyword arguments of the layer call, e.g. {training: false}.",
+            "propertyNames": _ref("name"),
+            "additionalProperties": {"type": value_types} if not editor else {},
+        },
+        "input": {
+            "type": "object",
+            "description": "A model input (keras.Input).",
+            "properties": {
+                "shape": {
+                    "type": "array",
+                    "description": "Shape without the batch axis; null for an unknown size.",
+                    "items": {"anyOf": [{"type": "null"}, POS_INT, *([expr] if editor else [])]},
+                    "maxItems": 16,
+                },
+                "dtype": {
+                    "enum": list(DTYPES),
+                    "description": "Element type (default: float32).",
+                },
+                "batch_size": {
+                    "anyOf": [{"type": "null"}, POS_INT],
+                    "description": "Fixed batch size (default: null, any).",
+                },
+                "sparse": {**BOOL, "description": "Whether the input is a sparse tensor."},
+                "ragged": {**BOOL, "description": "Whether the input is a ragged tensor."},
+            },
+            "required": ["shape"],
+            "additionalProperties": False,
+        },
+        "share_node": {
+            "type": "object",
+            "description": "Apply the layer of an earlier node again (shared weights).",
+            "properties": {
+                "name": _ref("name"),
+                "share": {**_ref("name"), "description": "The node whose layer is reused."},
+                "inputs": _ref("node_inputs"),
+                "call": _ref("call"),
+            },
+            "required": ["name", "share"],
+            "additionalProperties": False,
+        },
+        "block_node": {
+            "type": "object",
+            "description": "An instance of a block; other keys are the block's params.",
+            "properties": {
+                "name": _ref("name"),
+                "block": {**_ref("name"), "description": "The block to instantiate."},
+                "inputs": _ref("node_inputs"),
+                "repeat": {
+                    "anyOf": [POS_INT, *([expr] if editor else [])],
+                    "description": "Chain this many instances (named name_1 .. name_N).",
+                },
+            },
+            "required": ["name", "block"],
+            "propertyNames": _ref("name"),
+        },
+        "nested_layer": {
+            "type": "object",
+            "description": "A layer given as a mapping: {type: LSTM, units: 64, ...}.",
+            "properties": {"type": {"enum": sorted(LAYERS)}},
+            "required": ["type"],
+        },
+        "node": {
+            "type": "object",
+            "description": "A node: exactly one of type (a new layer), share or block.",
+            "required": ["name"],
+            "oneOf": [
+                {"required": ["type"]},
+                {"required": ["share"]},
+                {"required": ["block"]},
+            ],
+        },
+        "outputs": {
+            "description": "A reference, a list of references, or a mapping output_name -> "
+            "reference (named outputs).",
+            "anyOf": [
+                _ref("refs"),
+                {
+                    "type": "object",
+                    "propertyNames": _ref("name"),
+                    "additionalProperties": _ref("ref"),
+                    "minProperties": 1,
+                },
+            ],
+        },
+        "params": {
+            "type": "object",
+            "description": "Hyperparameters: name -> default value.",
+            "propertyNames": _ref("name"),
+            "additionalProperties": _ref("value"),
+        },
+        "block": {
+            "type": "object",
+            "description": "A reusable sub-graph with its own params.",
+            "properties": {
+                "params": _ref("params"),
+                "inputs": {
+                    "type": "array",
+                    "items": _ref("name"),
+                    "minItems": 1,
+                    "description": "The block's input names, in call order.",
+                },
+                "layers": {"type": "array", "items": _ref("node"), "minItems": 1},
+                "outputs": {**_ref("refs"), "description": "A reference or a list."},
+                "description": {**STRING, "description": "What the block does."},
+            },
+            "required": ["inputs", "layers", "outputs"],
+            "additionalProperties": False,
+        },
+        "compile_entry": {
+            "description": "A name, or {type: Name, ...arguments}.",
+            "anyOf": [STRING, {"type": "object", "required": ["type"]}],
+        },
+        "compile": {
+            "type": "object",
+            "description": "Arguments of model.compile.",
+            "properties": {
+                "optimizer": _ref("compile_entry"),
+                "loss": {
+                    "anyOf": [
+                        _ref("compile_entry"),
+                        {"type": "array", "items": _ref("compile_entry")},
+                        {"type": "object", "additionalProperties": _ref("compile_entry")},
+                    ],
+                },
+                "metrics": {
+                    "anyOf": [
+                        {"type": "array", "items": _ref("compile_entry")},
+                        {"type": "object", "additionalProperties": {}},
+                    ],
+                },
+                "loss_weights": {
+                    "anyOf": [
+                        {"type": "array", "items": {"type": "number"}},
+                        {"type": "object", "additionalProperties": {"type": "number"}},
+                    ],
+                },
+            },
+            "additionalProperties": False,
+        },
+    }
+    if editor:
+        defs["node"]["allOf"] = [
+            {
+                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                "then": _ref(f"layer.{name}"),
+            }
+            for name in LAYERS
+        ] + [
+            {"if": {"required": ["share"]}, "then": _ref("share_node")},
+            {"if": {"required": ["block"]}, "then": _ref("block_node")},
+        ]
+        defs["node"]["properties"] = {"type": {"enum": sorted(LAYERS)}}
+        for name, layer in LAYERS.items():
+            defs[f"layer.{name}"] = layer_args_schema(name, layer, editor=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "kspec model spec, version 1",
+        "description": "A neural network as a YAML layer graph, compiled by kspec to a Keras "
+        "Functional model or a tf.keras.Model subclass.",
+        "type": "object",
+        "properties": {
+            "kspec": {"const": 1, "description": "Format version: 1."},
+            "name": {**_ref("name"), "description": "Model name (the Keras name=)."},
+            "class_name": {
+                **_ref("name"),
+                "description": "Name of the generated class (default: PascalCase of name).",
+            },
+            "description": {**STRING, "description": "Docstring of the generated class."},
+            "params": _ref("params"),
+            "inputs": {
+                "type": "object",
+                "description": "Model inputs: name -> {shape, dtype?, batch_size?, ...}.",
+                "propertyNames": _ref("name"),
+                "additionalProperties": _ref("input"),
+                "minProperties": 1,
+            },
+            "layers": {
+                "type": "array",
+                "description": "The nodes of the graph, in order.",
+                "items": _ref("node"),
+                "minItems": 1,
+            },
+            "outputs": _ref("outputs"),
+            "blocks": {
+                "type": "object",
+                "description": "Reusable sub-graphs: name -> block.",
+                "propertyNames": _ref("name"),
+                "additionalProperties": _ref("block"),
+            },
+            "compile": _ref("compile"),
+            "imports": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_.]{0,200}$"},
+                "description": "Modules that may provide custom layer types.",
+            },
+        },
+        "required": ["kspec", "name", "inputs", "layers", "outputs"],
+        "additionalProperties": False,
+        "$defs": defs,
+    }
+
+
+@cache
+def strict_document() -> Schema:
+    """The strict top-level schema (nodes checked separately, per type)."""
+    return build(editor=False)
+
+
+def published() -> Schema:
+    """The published schema, as shipped in the package."""
+    text = resources.files("kspec.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    data: Schema = json.loads(text)
+    return data
+
+
+def render(schema: Any) -> str:
+    return json.dumps(schema, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    out = Path(__file__).with_name(SCHEMA_FILE)
+    out.write_text(render(build(editor=True)), encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""The vocabulary the layer catalog is written in.
+
+Each helper returns a JSON Schema fragment (a plain dict). ``catalog.py`` describes every layer
+with these, and ``build.py`` assembles the catalog into the kspec-1 JSON Schema. Keeping the
+fragments here means a layer entry reads like its Keras signature and adding a layer is one entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Schema = dict[str, Any]
+
+# -- scalars -------------------------------------------------------------------------------
+
+BOOL: Schema = {"type": "boolean"}
+INT: Schema = {"type": "integer"}
+POS_INT: Schema = {"type": "integer", "minimum": 1}
+NONNEG_INT: Schema = {"type": "integer", "minimum": 0}
+NUMBER: Schema = {"type": "number"}
+NONNEG_NUMBER: Schema = {"type": "number", "minimum": 0}
+POS_NUMBER: Schema = {"type": "number", "exclusiveMinimum": 0}
+RATE: Schema = {"type": "number", "minimum": 0, "maximum": 1}
+STRING: Schema = {"type": "string", "maxLength": 4096}
+SEED: Schema = {"anyOf": [{"type": "null"}, {"type": "integer", "minimum": 0}]}
+
+
+def nullable(schema: Schema) -> Schema:
+    """``schema`` or null (Keras' ``None``)."""
+    return {"anyOf": [{"type": "null"}, schema]}
+
+
+def enum(*values: Any) -> Schema:
+    """One of ``values`` exactly."""
+    return {"enum": list(values)}
+
+
+def int_or_tuple(n: int, minimum: int = 1) -> Schema:
+    """An integer, or a list of ``n`` integers (Keras' ``int or tuple of n ints``)."""
+    item = {"type": "integer", "minimum": minimum}
+    return {"anyOf": [item, {"type": "array", "items": item, "minItems": n, "maxItems": n}]}
+
+
+def list_of(item: Schema, min_items: int = 0, max_items: int | None = None) -> Schema:
+    out: Schema = {"type": "array", "items": item, "minItems": min_items}
+    if max_items is not None:
+        out["maxItems"] = max_items
+    return out
+
+
+AXIS: Schema = {"anyOf": [INT, list_of(INT, 1)]}
+
+ACTIVATIONS = (
+    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
+    "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
+    "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign",
+    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink",
+    "threshold",
+)  # fmt: skip
+ACTIVATION: Schema = nullable(enum(*ACTIVATIONS))
+
+INITIALIZERS = (
+    "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
+    "lecun_normal", "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform",
+    "truncated_normal", "variance_scaling", "zeros",
+)  # fmt: skip
+INITIALIZER: Schema = enum(*INITIALIZERS)
+REGULARIZER: Schema = nullable(enum("l1", "l2", "l1l2", "orthogonal_regularizer"))
+CONSTRAINT: Schema = nullable(enum("max_norm", "min_max_norm", "non_neg", "unit_norm"))
+PADDING: Schema = enum("valid", "same")
+PADDING_CAUSAL: Schema = enum("valid", "same", "causal")
+DATA_FORMAT: Schema = nullable(enum("channels_last", "channels_first"))
+DTYPES = (
+    "float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64", "uint8",
+    "uint16", "uint32", "uint64", "bool", "string",
+)  # fmt: skip
+DTYPE: Schema = enum(*DTYPES)
+INTERPOLATION: Schema = enum("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "area")
+# Keras' ``use_cudnn`` of LSTM and GRU: ``"auto"``, ``True`` or ``False``.
+USE_CUDNN: Schema = enum("auto", True, False)
+# ZeroPadding2D ``padding`` / Cropping2D ``cropping``: an int (same for both spatial axes), a pair
+# ``[height, width]`` (symmetric), or a pair of pairs ``[[top, bottom], [left, right]]``.
+PAD_CROP_2D: Schema = {"anyOf": [NONNEG_INT, list_of(int_or_tuple(2, minimum=0), 2, 2)]}
+
+# A nested layer (the ``layer`` of Bidirectional or TimeDistributed). build.py replaces this
+# marker with a reference to the node schema of any layer type.
+NESTED_LAYER: Schema = {"$kspec": "nested_layer"}
+
+
+def arg(schema: Schema, description: str) -> Schema:
+    """An argument: its schema with a description (every key in the schema documents itself)."""
+    return {**schema, "description": description}
+
+
+Inputs = Literal["one", "many", "call"]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One Keras layer class as kspec knows it.
+
+    ``args``: constructor arguments (name -> schema with description); ``required``: those without
+    a default. ``inputs``: ``one`` (a single tensor), ``many`` (a list of
+    ``min_inputs``..``max_inputs`` tensors: merge layers) or ``call`` (named call arguments, the
+    first of ``call_args`` taking the main input). ``call_args``: the keyword arguments the layer's
+    ``call`` accepts (used for ``inputs:`` mappings and ``call:`` constants).
+    ``state_outputs``: for recurrent layers, how many state tensors ``return_state`` adds.
+    """
+
+    doc: str
+    args: dict[str, Schema] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    inputs: Inputs = "one"
+    min_inputs: int = 1
+    max_inputs: int | None = None
+    call_args: tuple[str, ...] = ()
+    state_outputs: int = 0

@@ -1,0 +1,154 @@
+"""The intermediate representation: frozen, slotted dataclasses.
+
+The IR is symbolic: an argument written ``${units // 4}`` stays an :class:`Expr`, so the subclass
+target can emit it as an expression over its constructor arguments, and the functional target
+evaluates it with the param values in force. Values are plain data (``None``, bool, int, float,
+str, tuples) whose leaves may be :class:`Expr`, or a :class:`LayerSpec` for a nested layer.
+Passes never mutate the IR; they build new values (``dataclasses.replace``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from kspec.diagnostics import Span
+from kspec.spec.expressions import Expr
+
+Value = Any  # plain data, Expr leaves, or LayerSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A reference to a node's (or input's) output; ``index`` for ``node[i]``."""
+
+    node: str
+    index: int | None = None
+
+    def __str__(self) -> str:
+        return self.node if self.index is None else f"{self.node}[{self.index}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Dict:
+    """A mapping value (``call:`` constants, ``compile:`` entries), frozen and ordered."""
+
+    items: tuple[tuple[str, Any], ...]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return next((v for k, v in self.items if k == key), default)
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSpec:
+    """A layer constructor: a Keras class name and its keyword arguments, in spec order."""
+
+    type: str
+    args: tuple[tuple[str, Value], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInputs:
+    """How a node is called.
+
+    ``form``: ``single`` (one ref: ``layer(x)``), ``list`` (``layer([a, b])``, or positional
+    arguments for layers whose call takes several tensors) or ``mapping`` (``layer(x,
+    initial_state=[h, c])``: ``refs`` pairs a call argument with a ref or a tuple of refs).
+    """
+
+    form: Literal["single", "list", "mapping"]
+    refs: tuple[Any, ...]
+
+    def all_refs(self) -> list[Ref]:
+        out: list[Ref] = []
+        for item in self.refs:
+            value = item[1] if self.form == "mapping" else item
+            out.extend(value if isinstance(value, tuple) else [value])
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One entry of ``layers``: a new layer, a share of an earlier layer, or a block instance."""
+
+    name: str
+    kind: Literal["layer", "share", "block"]
+    inputs: NodeInputs
+    layer: LayerSpec | None = None  # kind == "layer"
+    target: str | None = None  # share: the node whose layer is reused; block: the block name
+    block_args: tuple[tuple[str, Value], ...] = ()
+    repeat: int | Expr | None = None  # block nodes: None (one instance) or N instances
+    call: tuple[tuple[str, Value], ...] = ()
+    n_outputs: int = 1
+    span: Span | None = None
+    pointer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    name: str
+    shape: tuple[int | Expr | None, ...] = ()
+    dtype: str = "float32"
+    batch_size: int | None = None
+    sparse: bool = False
+    ragged: bool = False
+
+
+Outputs = Any  # Ref (single), tuple[Ref, ...] (list) or tuple[tuple[str, Ref], ...] (mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """A layer graph: the model's body, or a block's. ``nodes`` are in topological order."""
+
+    params: tuple[tuple[str, Value], ...]
+    inputs: tuple[Input, ...]
+    nodes: tuple[Node, ...]
+    outputs: Outputs
+    outputs_form: Literal["single", "list", "mapping"]
+
+    def output_refs(self) -> list[Ref]:
+        if self.outputs_form == "single":
+            return [self.outputs]
+        if self.outputs_form == "list":
+            return list(self.outputs)
+        return [ref for _, ref in self.outputs]
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    name: str
+    graph: Graph
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """A checked spec, ready to lower. ``graph.params`` holds the defaults in force (after
+    overrides); ``source`` and ``sha256`` name the file it came from."""
+
+    name: str
+    class_name: str
+    description: str
+    graph: Graph
+    blocks: tuple[Block, ...]
+    compile: Any
+    imports: tuple[str, ...]
+    source: str
+    sha256: str
+    # Where it came from, to check it again with other params (not part of the IR's value).
+    document: Any = field(default=None, compare=False, repr=False)
+    overrides: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def with_document(self, document: Any, overrides: dict[str, Any]) -> Spec:
+        return replace(self, document=document, overrides=dict(overrides))
+
+    def block(self, name: str) -> Block:
+        for b in self.blocks:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.graph.params)

@@ -1,0 +1,510 @@
+"""Safe YAML loading with a source map.
+
+PyYAML's own loaders build Python objects from tags, expand aliases, keep the last of
+duplicate keys, resolve YAML 1.1 scalars (``no`` is False, ``0777`` is 511) and recurse once per
+nesting level. kspec uses none of that: it reads the parser's *events* (libyaml when available,
+the pure-Python parser otherwise: same events, same results) and composes plain data itself,
+iteratively, recording the span of every key and value. It refuses tags, anchors, aliases,
+duplicate and non-string keys, resolves plain scalars by the YAML 1.2 core schema, and enforces
+size and depth limits before the parser sees the text (PyYAML's parsers are quadratic in
+nesting depth and libyaml's C composer crashes on deep input).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from kspec.diagnostics import Diagnostic, Span
+
+Path = tuple[str | int, ...]
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 50
+MAX_NODES = 2_000_000
+MAX_INT_DIGITS = 19
+
+_Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class Limits:
+    """Loader limits (documented in docs/security.md); override per call or with CLI flags."""
+
+    max_bytes: int = MAX_BYTES
+    max_depth: int = MAX_DEPTH
+    max_nodes: int = MAX_NODES
+
+
+@dataclass
+class Document:
+    """A loaded spec: plain data plus where every value and key came from."""
+
+    path: str
+    text: str
+    data: Any
+    spans: dict[Path, Span] = field(default_factory=dict)
+    key_spans: dict[Path, Span] = field(default_factory=dict)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def span(self, path: Path, key: bool = False) -> Span | None:
+        """The span of the value at ``path`` (its key's, with ``key``), else its parent's."""
+        if key and path in self.key_spans:
+            return self.key_spans[path]
+        while True:
+            if path in self.spans:
+                return self.spans[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+
+def pointer(path: Path) -> str:
+    """The JSON pointer (RFC 6901) of ``path``."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+# -- YAML 1.2 core schema scalars -----------------------------------------------------------
+
+_NULL = {"", "~", "null", "Null", "NULL"}
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_OCT = re.compile(r"0o[0-7]+\Z")
+_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_SPECIAL_FLOAT = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
+
+
+class _ScalarError(Exception):
+    def __init__(self, code: str, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.hint = code, message, hint
+
+
+def resolve_plain(text: str) -> Any:
+    """The value of a plain (unquoted) scalar under the YAML 1.2 core schema."""
+    if text in _NULL:
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT.match(text):
+        digits = text.lstrip("+-")
+        if len(digits) > 1 and digits.startswith("0"):
+            raise _ScalarError(
+                "KS009",
+                f"ambiguous number {text!r}: YAML 1.1 reads a leading zero as octal, YAML 1.2 "
+                "as decimal",
+                f"write {int(text)} (decimal) or 0o{digits.lstrip('0') or '0'} (octal), "
+                f"or quote it for a string",
+            )
+        if len(digits) > MAX_INT_DIGITS:
+            raise _ScalarError(
+                "KS009",
+                f"integer with {len(digits)} digits is too large (kspec allows at most "
+                f"{MAX_INT_DIGITS} digits)",
+            )
+        return int(text)
+    if _OCT.match(text) or _HEX.match(text):
+        if len(text) > MAX_INT_DIGITS + 2:
+            raise _ScalarError("KS009", f"integer {text[:24]}... is too large")
+        return int(text, 0)
+    if _FLOAT.match(text) or _SPECIAL_FLOAT.match(text):
+        value = float(
+            text.replace(".inf", "inf")
+            .replace(".Inf", "inf")
+            .replace(".INF", "inf")
+            .replace(".nan", "nan")
+            .replace(".NaN", "nan")
+            .replace(".NAN", "nan")
+        )
+        if not math.isfinite(value):
+            raise _ScalarError(
+                "KS009",
+                f"{text!r} is not a finite number; kspec accepts only finite numbers",
+                "use a large finite value, or null where the argument accepts None",
+            )
+        return value
+    return text
+
+
+# -- pre-scan ----------------------------------------------------------------------------------
+
+
+def _prescan_depth(text: str, limit: int) -> tuple[int, int, str] | None:
+    """Find nesting deeper than ``limit`` in one linear pass, before any YAML parser runs.
+
+    Counts flow brackets that open a collection (outside quotes and comments) and the
+    indentation of block lines. Returns ``(line, column, what)`` of the first excess, or None.
+    Over-approximates on purpose: a spec nested anywhere near the limit is not a real spec.
+    """
+    depth = 0
+    quote = ""
+    prev = "\n"  # last significant character outside quotes
+    line, col = 1, 0
+    in_comment = False
+    at_line_start = True
+    indent = 0
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+            in_comment, at_line_start, indent = False, True, 0
+            if not quote:
+                prev = "\n"
+            continue
+        if in_comment:
+            continue
+        if quote:
+            if ch == quote:
+                quote = ""
+                prev = "x"
+            elif ch == "\\" and quote == '"':
+                quote = '"\\'
+            elif quote == '"\\':
+                quote = '"'
+            continue
+        if at_line_start:
+            if ch in " -?":
+                indent += 1
+                if indent > limit * 8:
+                    return line, col, "indentation"
+                if ch != " ":
+                    prev = ch
+                continue
+            at_line_start = False
+        if (ch == "#" and prev in " \t\n") or (ch == "#" and col == 1):
+            in_comment = True
+            continue
+        if ch in "'\"" and prev in "\n :-,[{?\t":
+            quote = ch
+            continue
+        if ch in "[{" and (depth > 0 or prev in "\n :-,[{?\t"):
+            depth += 1
+            if depth > limit:
+                return line, col, "flow collections"
+        elif ch in "]}" and depth > 0:
+            depth -= 1
+        if ch == " " and prev != " ":
+            prev = " "
+        elif ch != " ":
+            prev = ch
+    return None
+
+
+# -- composing -------------------------------------------------------------------------------
+
+
+def _span(event: Any) -> Span:
+    s, e = event.start_mark, event.end_mark
+    end_line, end_col = e.line + 1, e.column + 1
+    if (end_line, end_col) == (s.line + 1, s.column + 1):
+        end_col += 1
+    return Span(s.line + 1, s.column + 1, end_line, end_col)
+
+
+_FLOW_EXPR = re.compile(r"[\[{,]\s*[^\"'\s]*\$\{|:\s*\$\{[^}\"']*\}\s*[,}\]]")
+_FLOW_INDEX = re.compile(r"[\[,]\s*[A-Za-z_][A-Za-z0-9_]*\[")
+
+
+def _yaml_error(path: str, err: yaml.YAMLError, lines: list[str]) -> Diagnostic:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    problem = getattr(err, "problem", None) or str(err)
+    context = getattr(err, "context", None)
+    line = mark.line + 1 if mark else 1
+    column = mark.column + 1 if mark else 1
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    hint = None
+    message = f"invalid YAML: {problem}"
+    if context:
+        message += f" ({context})"
+    if "\t" in text[: max(column, 1)] or (text[column - 1 : column] == "\t"):
+        message = "invalid YAML: a tab character is used for indentation"
+        hint = "YAML allows only spaces for indentation; replace the tabs with spaces"
+    elif "${" in text and ("flow" in (context or "") or _FLOW_EXPR.search(text)):
+        hint = (
+            "inside [...] or {...} YAML ends a plain value at , { } [ ] so a ${...} expression "
+            'must be quoted there: write "${...}"'
+        )
+    elif _FLOW_INDEX.search(text):
+        hint = 'inside [...] a node[i] reference must be quoted, e.g. inputs: ["enc[1]", "enc[2]"]'
+    return Diagnostic(
+        "KS001", message, hint=hint, path=path, span=Span(line, column, line, column + 1)
+    )
+
+
+def _fail(
+    path: str, code: str, message: str, span: Span | None, hint: str | None = None
+) -> list[Diagnostic]:
+    return [Diagnostic(code, message, hint=hint, path=path, span=span)]
+
+
+def load_text(
+    text_or_bytes: str | bytes, path: str = "<spec>", limits: Limits | None = None
+) -> tuple[Document | None, list[Diagnostic]]:
+    """Load YAML text; return the document, or None and the diagnostics that stopped it."""
+    limits = limits or Limits()
+    size = len(text_or_bytes)
+    if size > limits.max_bytes:
+        return None, _fail(
+            path,
+            "KS003",
+            f"file is {size:,} bytes; the limit is {limits.max_bytes:,} bytes",
+            None,
+            "split the model into smaller specs, or raise the limit with --max-bytes",
+        )
+    if isinstance(text_or_bytes, bytes):
+        if text_or_bytes.startswith(b"\xef\xbb\xbf"):
+            return None, _fail(
+                path,
+                "KS004",
+                "file starts with a UTF-8 byte-order mark",
+                Span(1, 1, 1, 2),
+                "save the file as UTF-8 without a BOM",
+            )
+        try:
+            text = text_or_bytes.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            before = text_or_bytes[: exc.start]
+            line = before.count(b"\n") + 1
+            col = exc.start - (before.rfind(b"\n") + 1) + 1
+            return None, _fail(
+                path,
+                "KS004",
+                f"file is not valid UTF-8 (byte 0x{text_or_bytes[exc.start]:02x} at "
+                f"offset {exc.start})",
+                Span(line, col, line, col + 1),
+                "save the file as UTF-8",
+            )
+    else:
+        text = text_or_bytes
+        if text.startswith("\ufeff"):
+            return None, _fail(
+                path,
+                "KS004",
+                "file starts with a byte-order mark",
+                Span(1, 1, 1, 2),
+                "save the file as UTF-8 without a BOM",
+            )
+    deep = _prescan_depth(text, limits.max_depth)
+    if deep:
+        line, col, what = deep
+        return None, _fail(
+            path,
+            "KS002",
+            f"nesting of {what} is deeper than {limits.max_depth} levels",
+            Span(line, col, line, col + 1),
+            "a kspec spec needs only a few levels of nesting",
+        )
+    return _compose(text, path, limits)
+
+
+def _compose(text: str, path: str, limits: Limits) -> tuple[Document | None, list[Diagnostic]]:
+    lines = text.splitlines()
+    doc = Document(path, text, None)
+    diags: list[Diagnostic] = []
+    # Stack entries: [container, path, pending_key, key_span, seen_keys]
+    stack: list[list[Any]] = []
+    root: list[Any] = []
+    documents = 0
+    count = 0
+
+    def place(value: Any, span: Span) -> Path | None:
+        """Attach ``value`` to the container on top of the stack; return its path."""
+        if not stack:
+            root.append(value)
+            doc.spans[()] = span
+            return ()
+        top = stack[-1]
+        container = top[0]
+        if isinstance(container, list):
+            p = (*top[1], len(container))
+            container.append(value)
+            doc.spans[p] = span
+            return p
+        if top[2] is _NO_KEY:
+            # ``value`` is a key.
+            if not isinstance(value, str):
+                kind = (
+                    "a mapping"
+                    if isinstance(value, dict)
+                    else (
+                        "a list"
+                        if isinstance(value, list)
+                        else f"the {type(value).__name__} {value!r}"
+                    )
+                )
+                diags.append(
+                    Diagnostic(
+                        "KS008",
+                        f"mapping keys must be strings; this key is {kind}",
+                        path=path,
+                        span=span,
+                        pointer=pointer(top[1]),
+                        hint="quote the key if it is meant as a string",
+                    )
+                )
+                top[2], top[3] = _BAD_KEY, span
+                return None
+            if value in top[4]:
+                first = top[4][value]
+                diags.append(
+                    Diagnostic(
+                        "KS007",
+                        f"duplicate key {value!r} (first defined at line {first.line})",
+                        path=path,
+                        span=span,
+                        pointer=pointer((*top[1], value)),
+                        hint="remove one of them; YAML would silently keep only the last",
+                    )
+                )
+                top[2], top[3] = _BAD_KEY, span
+                return None
+            top[4][value] = span
+            top[2], top[3] = value, span
+            return None
+        key = top[2]
+        top[2] = _NO_KEY
+        if key is _BAD_KEY:
+            return None
+        p = (*top[1], key)
+        container[key] = value
+        doc.spans[p] = span
+        doc.key_spans[p] = top[3]
+        return p
+
+    try:
+        event: Any
+        for event in yaml.parse(text, Loader=_Parser):
+            count += 1
+            if count > limits.max_nodes:
+                return None, _fail(
+                    path, "KS003", f"more than {limits.max_nodes:,} YAML nodes", _span(event)
+                )
+            kind = type(event).__name__
+            if kind in ("StreamStartEvent", "StreamEndEvent", "DocumentEndEvent"):
+                continue
+            if kind == "DocumentStartEvent":
+                documents += 1
+                if documents > 1:
+                    return None, _fail(
+                        path,
+                        "KS001",
+                        "more than one YAML document in the file",
+                        _span(event),
+                        "a spec file holds exactly one document; remove the '---' separator",
+                    )
+                continue
+            if kind == "AliasEvent":
+                diags.append(
+                    Diagnostic(
+                        "KS006",
+                        f"YAML alias *{event.anchor} is not allowed",
+                        path=path,
+                        span=_span(event),
+                        hint="kspec refuses anchors and aliases; repeat the value or use a block",
+                    )
+                )
+                place(None, _span(event))
+                continue
+            anchor = getattr(event, "anchor", None)
+            tag = getattr(event, "tag", None)
+            if anchor:
+                diags.append(
+                    Diagnostic(
+                        "KS006",
+                        f"YAML anchor &{anchor} is not allowed",
+                        path=path,
+                        span=_span(event),
+                        hint="kspec refuses anchors and aliases; repeat the value or use a block",
+                    )
+                )
+            if tag and not (
+                kind != "ScalarEvent"
+                and tag in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+                and getattr(event, "implicit", False)
+            ):
+                diags.append(
+                    Diagnostic(
+                        "KS005",
+                        f"YAML tag {tag} is not allowed",
+                        path=path,
+                        span=_span(event),
+                        hint="kspec never builds objects from tags; remove the tag",
+                    )
+                )
+            if kind == "ScalarEvent":
+                span = _span(event)
+                if event.style in (None, ""):
+                    try:
+                        value = resolve_plain(event.value)
+                    except _ScalarError as exc:
+                        diags.append(
+                            Diagnostic(exc.code, exc.message, hint=exc.hint, path=path, span=span)
+                        )
+                        value = None
+                else:
+                    value = event.value
+                place(value, span)
+            elif kind in ("MappingStartEvent", "SequenceStartEvent"):
+                container: Any = {} if kind == "MappingStartEvent" else []
+                span = _span(event)
+                p = place(container, span)
+                if len(stack) >= limits.max_depth:
+                    return None, _fail(
+                        path, "KS002", f"nesting is deeper than {limits.max_depth} levels", span
+                    )
+                stack.append([container, p if p is not None else ("?",), _NO_KEY, None, {}])
+            elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+                top = stack.pop()
+                p = top[1]
+                if p in doc.spans:
+                    s = doc.spans[p]
+                    e = event.end_mark
+                    doc.spans[p] = Span(s.line, s.column, e.line + 1, e.column + 1)
+    except yaml.YAMLError as err:
+        return None, [*diags, _yaml_error(path, err, lines)]
+    except RecursionError:  # pragma: no cover - the pre-scan makes this unreachable
+        return None, _fail(path, "KS002", "nesting is too deep", None)
+    if not root or root[0] is None:
+        return None, [
+            *diags,
+            Diagnostic(
+                "KS001",
+                "the file is empty; a spec is a YAML mapping",
+                path=path,
+                span=Span(1, 1, 1, 2),
+                hint="start with 'kspec: 1'",
+            ),
+        ]
+    doc.data = root[0]
+    return doc, diags
+
+
+class _Marker:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+_NO_KEY = _Marker("NO_KEY")
+_BAD_KEY = _Marker("BAD_KEY")
+
+
+def load_file(path: str, limits: Limits | None = None) -> tuple[Document | None, list[Diagnostic]]:
+    """Read and load a spec file; I/O problems become a KS000 diagnostic."""
+    limits = limits or Limits()
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limits.max_bytes + 1)
+    except OSError as exc:
+        return None, [Diagnostic("KS000", f"cannot read file: {exc.strerror or exc}", path=path)]
+    return load_text(data, path, limits)
