@@ -14,65 +14,52 @@ from typing import Any
 
 from kspec.compiler import lower
 from kspec.compiler.naming import Namespace
-from kspec.compiler.source import Writer, check_source, layer_call, literal, py_str
+from kspec.compiler.source import layer_call, literal, py_str
 from kspec.spec.ir import Block, Graph, Node, Spec
 
 
 def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lowered:
     """The functional module for ``spec``."""
-    module = Namespace()
-    block_funcs = {b.name: module.create(b.name) for b in spec.blocks}
-    blocks = {b.name: b for b in spec.blocks}
-    w = Writer()
-    for line in lower.header(spec, "functional", overrides):
-        w.line(line)
-    w.line()
-    w.line("import tensorflow as tf")
-    block_params = {b.name: lower.param_names(b.graph, module)[1] for b in spec.blocks}
+    m = lower.Module(spec)
+    funcs = {b.name: m.names.fresh(b.name) for b in spec.blocks}
+    m.seal()
+    m.start("functional", overrides)
     for block in spec.blocks:
-        w.blank(2)
-        _block_function(w, block, block_funcs, blocks, module, block_params)
-    w.blank(2)
-    ns, args = lower.param_names(spec.graph, module)
+        m.w.blank(2)
+        _block_function(m, block, funcs)
+    m.w.blank(2)
+    ns, args = m.param_names(spec.graph)
     signature = ", ".join(f"{args[p]}={literal(v)}" for p, v in spec.graph.params)
+    w = m.w
     w.line(f"def build_model({signature}):")
     with w.indent():
         w.line(lower.docstring(spec.description or f"Build the model {spec.name!r}."))
         local = lower.locals_for(spec.graph, ns)
         for inp in spec.graph.inputs:
             w.line(f"{local[inp.name]} = {lower.keras_input(inp, args)}")
-        _body(w, spec.graph, local, args, ns, block_funcs, blocks, block_params)
-        ins = [local[i.name] for i in spec.graph.inputs]
-        inputs = ins[0] if len(ins) == 1 else "[" + ", ".join(ins) + "]"
+        _body(m, spec.graph, local, args, ns, funcs)
+        inputs = _inputs(spec.graph, local)
         outputs = lower.outputs_source(spec.graph, local)
         w.line(
             f"return tf.keras.Model(inputs={inputs}, outputs={outputs}, name={py_str(spec.name)})"
         )
-    source = w.text()
-    filename = f"<kspec {spec.source} functional>"
-    check_source(source, filename)
-    return lower.Lowered(source, "functional", None, args, filename)
+    return m.finish("functional", None, args)
 
 
-def _block_function(
-    w: Writer,
-    block: Block,
-    block_funcs: dict[str, str],
-    blocks: dict[str, Block],
-    module: Namespace,
-    block_params: dict[str, dict[str, str]],
-) -> None:
-    graph = block.graph
-    ns, args = lower.param_names(graph, module)
-    name_arg = ns.fresh("name")
+def _inputs(graph: Graph, local: dict[str, str]) -> str:
+    names = [local[i.name] for i in graph.inputs]
+    return names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
+
+
+def _block_function(m: lower.Module, block: Block, funcs: dict[str, str]) -> None:
+    w, graph = m.w, block.graph
+    ns, args = m.param_names(graph)
     tensors = ns.fresh("tensors")
-    signature = ", ".join(
-        [tensors, *(f"{args[p]}={literal(v)}" for p, v in graph.params), f"{name_arg}=None"]
-    )
-    w.line(f"def {block_funcs[block.name]}({signature}):")
+    name_arg = ns.fresh("name")  # block params cannot be called `name` (KS209), so it is free
+    params = [f"{args[p]}={literal(v)}" for p, v in graph.params]
+    w.line(f"def {funcs[block.name]}({', '.join([tensors, *params, f'{name_arg}=None'])}):")
     with w.indent():
-        doc = f"Apply the block {block.name!r} (a nested functional model) to ``{tensors}``."
-        w.line(lower.docstring(doc))
+        w.line(lower.docstring(f"Apply the block {block.name!r} (a nested functional model)."))
         local = lower.locals_for(graph, ns)
         single = len(graph.inputs) == 1
         for k, inp in enumerate(graph.inputs):
@@ -81,60 +68,61 @@ def _block_function(
                 f"{local[inp.name]} = tf.keras.Input(batch_shape={t}.shape, dtype={t}.dtype, "
                 f"name={py_str(inp.name)})"
             )
-        _body(w, graph, local, args, ns, block_funcs, blocks, block_params)
-        ins = [local[i.name] for i in graph.inputs]
-        inputs = ins[0] if single else "[" + ", ".join(ins) + "]"
+        _body(m, graph, local, args, ns, funcs)
         outputs = lower.outputs_source(graph, local)
-        w.line(f"model = tf.keras.Model(inputs={inputs}, outputs={outputs}, name={name_arg})")
-        w.line(f"return model({tensors})")
+        model = ns.fresh("model")
+        w.line(
+            f"{model} = tf.keras.Model(inputs={_inputs(graph, local)}, outputs={outputs}, "
+            f"name={name_arg})"
+        )
+        w.line(f"return {model}({tensors})")
 
 
 def _body(
-    w: Writer,
+    m: lower.Module,
     graph: Graph,
     local: dict[str, str],
     args: dict[str, str],
     ns: Namespace,
-    block_funcs: dict[str, str],
-    blocks: dict[str, Block],
-    block_params: dict[str, dict[str, str]],
+    funcs: dict[str, str],
 ) -> None:
-    shared = {n.target for n in graph.nodes if n.kind == "share"}
-    layer_var = {name: ns.fresh(f"{name}_layer") for name in sorted(s for s in shared if s)}
-    types = {n.name: n.layer.type for n in graph.nodes if n.layer is not None}
+    """One line per node: ``x = tf.keras.layers.Dense(...)(prev)``; shared layers get a
+    variable of their own so that every use calls the same layer object."""
+    w = m.w
+    shared = sorted({str(n.target) for n in graph.nodes if n.kind == "share"})
+    layer_var = {name: ns.fresh(f"{name}_layer") for name in shared}
+    types = lower.layer_types(graph)
     for node in graph.nodes:
         out = local[node.name]
         if node.kind == "block":
-            _block_call(w, node, local, args, ns, block_funcs, blocks, block_params)
+            _block_call(m, node, local, args, ns, funcs[str(node.target)])
             continue
-        owner = node.name if node.kind == "layer" else str(node.target)
+        owner = lower.layer_owner(node)
         call_args = lower.call_arguments(node, local, args, types.get(owner))
-        if node.kind == "layer":
-            assert node.layer is not None
-            ctor = layer_call(node.layer, [("name", py_str(node.name))], args)
-            if owner in layer_var:
-                w.line(f"{layer_var[owner]} = {ctor}")
-                w.line(f"{out} = {layer_var[owner]}({call_args})")
-            else:
-                w.line(f"{out} = {ctor}({call_args})")
-        else:
+        if node.kind == "share":
             w.line(f"{out} = {layer_var[owner]}({call_args})")
+            continue
+        assert node.layer is not None
+        ctor = layer_call(node.layer, [("name", py_str(node.name))], args)
+        if owner in layer_var:
+            w.line(f"{layer_var[owner]} = {ctor}")
+            w.line(f"{out} = {layer_var[owner]}({call_args})")
+        else:
+            w.line(f"{out} = {ctor}({call_args})")
 
 
 def _block_call(
-    w: Writer,
+    m: lower.Module,
     node: Node,
     local: dict[str, str],
     args: dict[str, str],
     ns: Namespace,
-    block_funcs: dict[str, str],
-    blocks: dict[str, Block],
-    block_params: dict[str, dict[str, str]],
+    func: str,
 ) -> None:
+    w = m.w
     out = local[node.name]
-    func = block_funcs[str(node.target)]
-    arg = lower.block_inputs(node, blocks[str(node.target)].graph.inputs, local)
-    kw = lower.keyword_args(node, block_params[str(node.target)], args)
+    arg = m.block_inputs(node, local)
+    kw = m.block_keywords(node, args)
     if node.repeat is None:
         w.line(f"{out} = {func}({', '.join([arg, *kw, f'name={py_str(node.name)}'])})")
         return
@@ -142,5 +130,4 @@ def _block_call(
     w.line(f"{out} = {arg}")
     w.line(f"for {i} in {lower.repeat_range(node, args)}:")
     with w.indent():
-        name = f"name={lower.instance_name(node, i)}"
-        w.line(f"{out} = {func}({', '.join([out, *kw, name])})")
+        w.line(f"{out} = {func}({', '.join([out, *kw, f'name={lower.instance_name(node, i)}'])})")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kspec.compiler.naming import Namespace
-from kspec.compiler.source import literal, py_str
+from kspec.compiler.source import Writer, check_source, literal, py_str
 from kspec.schemas.catalog import LAYERS
 from kspec.spec.ir import Graph, Input, Node, Ref, Spec
 
@@ -126,25 +126,70 @@ def repeat_range(node: Node, rename: Mapping[str, str]) -> str:
     return f"range(1, {literal(node.repeat, rename)} + 1)"
 
 
-def param_names(graph: Graph, module: Namespace) -> tuple[Namespace, dict[str, str]]:
-    """A function's namespace with the graph's params as its first arguments (spec param ->
-    keyword argument). Call sites of a block use the same mapping, so they always agree."""
-    ns = Namespace(set(module.taken))
-    return ns, {p: ns.create(p) for p, _ in graph.params}
+class Module:
+    """One generated module being written: its writer, its module-level names, its blocks.
+
+    A target first takes its module-level names from ``names`` (classes, functions), then calls
+    :meth:`seal`; every function namespace after that avoids them, and each block's params get
+    one mapping to keyword arguments that its definition and all its call sites share.
+    """
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.w = Writer()
+        self.names = Namespace()
+        self.blocks = {b.name: b for b in spec.blocks}
+        self.block_params: dict[str, dict[str, str]] = {}
+
+    def seal(self) -> None:
+        self.block_params = {b.name: self.param_names(b.graph)[1] for b in self.spec.blocks}
+
+    def function_names(self) -> Namespace:
+        """A namespace for a function's locals (module-level names stay visible)."""
+        return Namespace(set(self.names.taken))
+
+    def param_names(self, graph: Graph) -> tuple[Namespace, dict[str, str]]:
+        """A function namespace with ``graph``'s params as its first arguments."""
+        ns = self.function_names()
+        return ns, {p: ns.fresh(p) for p, _ in graph.params}
+
+    def block_keywords(self, node: Node, rename: Mapping[str, str]) -> list[str]:
+        """A block instance's params as keyword arguments of its class or function."""
+        names = self.block_params[str(node.target)]
+        return [f"{names[k]}={literal(v, rename)}" for k, v in node.block_args]
+
+    def block_inputs(self, node: Node, local: Mapping[str, str]) -> str:
+        """A block instance's input: one tensor, or a list in the block's input order."""
+        return block_inputs(node, self.blocks[str(node.target)].graph.inputs, local)
+
+    def start(self, target: str, overrides: Mapping[str, Any] | None) -> None:
+        for line in header(self.spec, target, overrides):
+            self.w.line(line)
+        self.w.line()
+        self.w.line("import tensorflow as tf")
+
+    def finish(self, target: str, class_name: str | None, params: dict[str, str]) -> Lowered:
+        source = self.w.text()
+        filename = f"<kspec {self.spec.source} {target}>"
+        check_source(source, filename)
+        return Lowered(source, target, class_name, params, filename)
 
 
-def keyword_args(
-    node: Node, block_params: Mapping[str, str], rename: Mapping[str, str]
-) -> list[str]:
-    """A block instance's params as keyword arguments of its class or function."""
-    return [f"{block_params[k]}={literal(v, rename)}" for k, v in node.block_args]
+def layer_types(graph: Graph) -> dict[str, str]:
+    """Node name -> layer type, for the nodes that create a layer."""
+    return {n.name: n.layer.type for n in graph.nodes if n.layer is not None}
+
+
+def layer_owner(node: Node) -> str:
+    """The node whose layer a node calls: itself, or its share target."""
+    return node.name if node.kind == "layer" else str(node.target)
 
 
 def locals_for(graph: Graph, ns: Namespace) -> dict[str, str]:
     """Local variable names for a graph's inputs and node outputs."""
-    local = {inp.name: ns.create(inp.name) for inp in graph.inputs}
+    local = {inp.name: ns.fresh(inp.name) for inp in graph.inputs}
     for node in graph.nodes:
-        local[node.name] = ns.create(node.name)
+        local[node.name] = ns.fresh(node.name)
     return local
 
 

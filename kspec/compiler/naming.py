@@ -3,9 +3,9 @@
 Spec names are ASCII identifiers (the schema checks that), but they may still be Python keywords
 (``class``), builtins (``input``), names the generated module itself uses (``tf``, ``self``,
 ``inputs``), attributes of ``keras.Model`` (``layers``, ``output``, ``weights``, ``call``) or each
-other after mangling. A :class:`Namespace` hands out a distinct, safe identifier per wanted name,
-deterministically (first come, first served, in spec order). Keras layer names are never
-mangled: they stay the spec's names.
+other after mangling. A :class:`Namespace` hands out a distinct, safe identifier each time it
+is asked, deterministically (first come, first served, in spec order); callers keep the
+mapping. Keras layer names are never mangled: they stay the spec's names.
 """
 
 from __future__ import annotations
@@ -135,20 +135,12 @@ _UNSAFE = (
 
 
 class Namespace:
-    """Hands out unique, safe identifiers; remembers what it gave for each wanted name."""
+    """Hands out unique, safe identifiers."""
 
     def __init__(self, reserved: frozenset[str] | set[str] = frozenset(), attributes: bool = False):
         self._taken: set[str] = set(_UNSAFE) | set(reserved)
         if attributes:
             self._taken |= MODEL_ATTRIBUTES
-        self._given: dict[str, str] = {}
-
-    def create(self, wanted: str) -> str:
-        """The identifier for ``wanted`` (``class`` -> ``class_``, taken -> ``x_2``); asking
-        again for the same name gives the same identifier."""
-        if wanted not in self._given:
-            self._given[wanted] = self.fresh(wanted)
-        return self._given[wanted]
 
     def fresh(self, wanted: str) -> str:
         """A new identifier based on ``wanted``, never handed out before."""
@@ -177,9 +169,3 @@ class Namespace:
 
     def reserve(self, name: str) -> None:
         self._taken.add(name)
-
-    def __getitem__(self, wanted: str) -> str:
-        return self._given[wanted]
-
-    def __contains__(self, wanted: str) -> bool:
-        return wanted in self._given

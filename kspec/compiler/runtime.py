@@ -111,3 +111,54 @@ def build(lowered: Lowered) -> Any:
     """The built ``keras.Model`` of generated source (its ``build_model()`` with its defaults)."""
     module = load_module(lowered)
     return deep_call(module.build_model)
+
+
+def _children(layer: Any) -> list[Any]:
+    """A container's direct sublayers (Keras' own tracking order), without input layers."""
+    return [
+        c
+        for c in layer._flatten_layers(include_self=False, recursive=False)
+        if type(c).__name__ != "InputLayer"
+    ]
+
+
+def _is_block(layer: Any) -> bool:
+    """A kspec block: a nested functional model, or a generated Layer subclass."""
+    cls = type(layer)
+    return cls.__name__ == "Functional" or not cls.__module__.startswith("keras")
+
+
+def weight_map(model: Any) -> dict[tuple[str, ...], list[Any]]:
+    """Weights keyed by the path of spec names to their layer (blocks are walked into), so that
+    the two targets' models can be matched layer by layer."""
+    out: dict[tuple[str, ...], list[Any]] = {}
+    stack: list[tuple[tuple[str, ...], Any]] = [((), model)]
+    while stack:
+        prefix, container = stack.pop()
+        for child in _children(container):
+            key = (*prefix, child.name)
+            if _is_block(child):
+                stack.append((key, child))
+            elif child.weights:
+                out[key] = list(child.weights)
+    return out
+
+
+def copy_weights(src: Any, dst: Any) -> int:
+    """Copy every weight of ``src`` into the same-named layer of ``dst``; returns how many
+    variables were copied. Raises ValueError if the two models' layers do not correspond."""
+    a, b = weight_map(src), weight_map(dst)
+    if set(a) != set(b):
+        missing = sorted("/".join(k) for k in set(a) ^ set(b))
+        raise ValueError(f"the models' layers differ: {', '.join(missing[:10])}")
+    count = 0
+    for key, variables in a.items():
+        targets = b[key]
+        if len(variables) != len(targets):
+            raise ValueError(
+                f"layer {'/'.join(key)} has {len(variables)} vs {len(targets)} weights"
+            )
+        for v, t in zip(variables, targets, strict=True):
+            t.assign(v)
+            count += 1
+    return count

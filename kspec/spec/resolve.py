@@ -812,6 +812,19 @@ def _inputs(raw: Any, sym: Any) -> tuple[Input, ...]:
     return tuple(out)
 
 
+def _check_param_names(params: dict[str, Any], base: Path, rep: Reporter) -> None:
+    for pname in params:
+        if pname in RESERVED_PARAMS:
+            rep.add(
+                "KS209",
+                f"param name {pname!r} is reserved: the generated class passes "
+                f"`{pname}` to Keras itself",
+                (*base, pname),
+                key=True,
+                hint=f"rename it, e.g. {pname}_",
+            )
+
+
 def analyze(
     doc: Document, overrides: Mapping[str, Any] | None = None
 ) -> tuple[Spec | None, list[Diagnostic]]:
@@ -876,16 +889,12 @@ def analyze(
             sym[key] = value
     # 2. params and overrides
     params = dict(data["params"]) if isinstance(data.get("params"), dict) else {}
-    for pname in params:
-        if pname in RESERVED_PARAMS:
-            rep.add(
-                "KS209",
-                f"param name {pname!r} is reserved: the generated class passes "
-                f"`{pname}` to Keras itself",
-                ("params", pname),
-                key=True,
-                hint=f"rename it, e.g. {pname}_",
-            )
+    _check_param_names(params, ("params",), rep)
+    for bname, block in (
+        (data.get("blocks") or {}).items() if isinstance(data.get("blocks"), dict) else ()
+    ):
+        if isinstance(block, dict) and isinstance(block.get("params"), dict):
+            _check_param_names(block["params"], ("blocks", bname, "params"), rep)
     for pname, pvalue in (overrides or {}).items():
         if pname not in params:
             rep.add(
