@@ -123,6 +123,9 @@ def instance_name(node: Node, counter: str) -> str:
 
 
 def repeat_range(node: Node, rename: Mapping[str, str]) -> str:
+    """``range(1, N + 1)``: the instance numbers of a repeated block node."""
+    if isinstance(node.repeat, int):
+        return f"range(1, {node.repeat + 1})"
     return f"range(1, {literal(node.repeat, rename)} + 1)"
 
 

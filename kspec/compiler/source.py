@@ -117,6 +117,9 @@ def wrap(text: str, indent: int) -> list[str]:
     joined = ", ".join(parts)
     if indent + 4 + len(joined) <= LINE and not body.rstrip().endswith(","):
         inner = [joined]
+    elif len(parts) == 1 and " for " in parts[0]:  # a comprehension: element, then its loop
+        element, loop = parts[0].split(" for ", 1)
+        inner = [element, "for " + loop]
     else:
         inner = [p + "," for p in parts]
     out = [head]

@@ -99,11 +99,8 @@ class _Generator:
                 return
             i = ns.fresh("i")
             kw.append(f"name={lower.instance_name(node, i)}")
-            w.line(f"self.{layer_attr[node.name]} = [")
-            with w.indent():
-                w.line(f"{cls}({', '.join(kw)})")
-                w.line(f"for {i} in {lower.repeat_range(node, args)}")
-            w.line("]")
+            comprehension = f"{cls}({', '.join(kw)}) for {i} in {lower.repeat_range(node, args)}"
+            w.line(f"self.{layer_attr[node.name]} = [{comprehension}]")
 
     def _call(self, graph: Graph, layer_attr: dict[str, str], rename: dict[str, str]) -> None:
         w = self.w

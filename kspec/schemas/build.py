@@ -264,6 +264,8 @@ def build(editor: bool = True) -> Schema:
             "additionalProperties": False,
         },
     }
+    if not editor:  # kspec validates each node against the schema of its own kind and type
+        defs["node"] = {"type": "object", "description": defs["node"]["description"]}
     if editor:
         defs["node"]["allOf"] = [
             {

@@ -10,8 +10,11 @@ comparisons, ``and or not``, ``x if c else y``, list literals, and the functions
 from __future__ import annotations
 
 import ast
+import io
+import keyword
 import operator
 import re
+import tokenize
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -61,11 +64,20 @@ class ExprError(Exception):
 
 @dataclass(frozen=True, eq=False)
 class Expr:
-    """A parsed, whitelisted expression. ``source`` is the text inside ``${...}``."""
+    """A parsed, whitelisted expression. ``source`` is the text inside ``${...}``.
+
+    ``aliases`` maps stand-in identifiers to params named like Python keywords (``lambda``),
+    which Python itself could not parse as names.
+    """
 
     source: str
     tree: ast.Expression
     names: frozenset[str]
+    aliases: tuple[tuple[str, str], ...] = ()
+
+    def param(self, identifier: str) -> str:
+        """The param an identifier in ``tree`` stands for."""
+        return dict(self.aliases).get(identifier, identifier)
 
     def __repr__(self) -> str:
         return f"${{{self.source}}}"
@@ -107,8 +119,9 @@ def parse(source: str) -> Expr:
         raise ExprError("KS301", f"expression is longer than {MAX_SOURCE} characters")
     if not source.strip():
         raise ExprError("KS301", "empty expression ${}")
+    text, aliases = _alias_keywords(source.strip())
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ExprError("KS301", f"invalid expression ${{{_short(source)}}}: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError) as exc:
@@ -116,8 +129,40 @@ def parse(source: str) -> Expr:
     for node in ast.walk(tree):
         _check_node(node)
     calls = {n.func for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n not in calls}
-    return Expr(source.strip(), tree, frozenset(names))
+    names = {
+        aliases.get(n.id, n.id)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and n not in calls
+    }
+    return Expr(source.strip(), tree, frozenset(names), tuple(aliases.items()))
+
+
+# Keywords the expression language itself uses; any other keyword is a param's name.
+_OPERATOR_KEYWORDS = frozenset({"and", "or", "not", "if", "else", "True", "False", "None"})
+_ALIAS = "kspec_kw_"
+
+
+def _alias_keywords(source: str) -> tuple[str, dict[str, str]]:
+    """Replace keywords used as param names (``lambda``, ``class``) by stand-ins."""
+    if not any(k in source for k in keyword.kwlist if k not in _OPERATOR_KEYWORDS):
+        return source, {}
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return source, {}
+    aliases: dict[str, str] = {}
+    out = []
+    for tok in tokens:
+        if (
+            tok.type == tokenize.NAME
+            and keyword.iskeyword(tok.string)
+            and tok.string not in _OPERATOR_KEYWORDS
+        ):
+            alias = _ALIAS + tok.string
+            aliases[alias] = tok.string
+            tok = tok._replace(string=alias)
+        out.append(tok)
+    return tokenize.untokenize(out), aliases
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -165,7 +210,7 @@ def _check_node(node: ast.AST) -> None:
 def evaluate(expr: Expr, env: Mapping[str, Any]) -> Any:
     """Evaluate ``expr`` with ``env`` (param values). Raises :class:`ExprError`."""
     try:
-        return _eval(expr.tree.body, env)
+        return _eval(expr.tree.body, env, dict(expr.aliases))
     except ExprError:
         raise
     except ZeroDivisionError:
@@ -182,15 +227,16 @@ def _bounded(value: Any) -> Any:
     return value
 
 
-def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
+def _eval(node: ast.AST, env: Mapping[str, Any], aliases: Mapping[str, str]) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
-        if node.id not in env:
-            raise ExprError("KS303", f"unknown param {node.id!r} in expression")
-        return env[node.id]
+        name = aliases.get(node.id, node.id)
+        if name not in env:
+            raise ExprError("KS303", f"unknown param {name!r} in expression")
+        return env[name]
     if isinstance(node, ast.BinOp):
-        left, right = _eval(node.left, env), _eval(node.right, env)
+        left, right = _eval(node.left, env, aliases), _eval(node.right, env, aliases)
         if isinstance(node.op, ast.Pow) and isinstance(right, int | float) and abs(right) > 64:
             raise ExprError("KS304", "exponent larger than 64 in expression")
         if isinstance(node.op, ast.Mult):
@@ -199,34 +245,34 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
                     raise ExprError("KS304", f"expression result is longer than {MAX_LEN}")
         return _bounded(_BINOPS[type(node.op)](left, right))
     if isinstance(node, ast.UnaryOp):
-        operand = _eval(node.operand, env)
+        operand = _eval(node.operand, env, aliases)
         if isinstance(node.op, ast.Not):
             return not operand
         return _bounded(-operand if isinstance(node.op, ast.USub) else +operand)
     if isinstance(node, ast.BoolOp):
         result = None
         for value_node in node.values:
-            result = _eval(value_node, env)
+            result = _eval(value_node, env, aliases)
             if isinstance(node.op, ast.And) and not result:
                 return result
             if isinstance(node.op, ast.Or) and result:
                 return result
         return result
     if isinstance(node, ast.Compare):
-        left = _eval(node.left, env)
+        left = _eval(node.left, env, aliases)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _eval(comparator, env)
+            right = _eval(comparator, env, aliases)
             if not _CMPOPS[type(op)](left, right):
                 return False
             left = right
         return True
     if isinstance(node, ast.IfExp):
-        return _eval(node.body if _eval(node.test, env) else node.orelse, env)
+        return _eval(node.body if _eval(node.test, env, aliases) else node.orelse, env, aliases)
     if isinstance(node, ast.List):
-        return _bounded([_eval(e, env) for e in node.elts])
+        return _bounded([_eval(e, env, aliases) for e in node.elts])
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)
-        return _bounded(FUNCTIONS[node.func.id](*[_eval(a, env) for a in node.args]))
+        return _bounded(FUNCTIONS[node.func.id](*[_eval(a, env, aliases) for a in node.args]))
     raise ExprError("KS302", f"{type(node).__name__} not allowed in expressions")  # unreachable
 
 
@@ -235,7 +281,8 @@ def to_source(expr: Expr, rename: Mapping[str, str]) -> str:
 
     class _Rename(ast.NodeTransformer):
         def visit_Name(self, node: ast.Name) -> ast.AST:
-            return ast.copy_location(ast.Name(id=rename.get(node.id, node.id), ctx=node.ctx), node)
+            param = expr.param(node.id)
+            return ast.copy_location(ast.Name(id=rename.get(param, param), ctx=node.ctx), node)
 
         def visit_Call(self, node: ast.Call) -> ast.AST:
             node.args = [self.visit(a) for a in node.args]

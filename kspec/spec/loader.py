@@ -47,8 +47,8 @@ class Document:
     path: str
     text: str
     data: Any
-    spans: dict[Path, Span] = field(default_factory=dict)
-    key_spans: dict[Path, Span] = field(default_factory=dict)
+    spans: dict[Path, tuple[int, int, int, int]] = field(default_factory=dict)
+    key_spans: dict[Path, tuple[int, int, int, int]] = field(default_factory=dict)
 
     @property
     def lines(self) -> list[str]:
@@ -57,10 +57,10 @@ class Document:
     def span(self, path: Path, key: bool = False) -> Span | None:
         """The span of the value at ``path`` (its key's, with ``key``), else its parent's."""
         if key and path in self.key_spans:
-            return self.key_spans[path]
+            return Span(*self.key_spans[path])
         while True:
             if path in self.spans:
-                return self.spans[path]
+                return Span(*self.spans[path])
             if not path:
                 return None
             path = path[:-1]
@@ -201,14 +201,6 @@ def _prescan_depth(text: str, limit: int) -> tuple[int, int, str] | None:
 # -- composing -------------------------------------------------------------------------------
 
 
-def _span(event: Any) -> Span:
-    s, e = event.start_mark, event.end_mark
-    end_line, end_col = e.line + 1, e.column + 1
-    if (end_line, end_col) == (s.line + 1, s.column + 1):
-        end_col += 1
-    return Span(s.line + 1, s.column + 1, end_line, end_col)
-
-
 _FLOW_EXPR = re.compile(r"[\[{,]\s*[^\"'\s]*\$\{|:\s*\$\{[^}\"']*\}\s*[,}\]]")
 _FLOW_INDEX = re.compile(r"[\[,]\s*[A-Za-z_][A-Za-z0-9_]*\[")
 
@@ -305,184 +297,178 @@ def load_text(
     return _compose(text, path, limits)
 
 
+_MAP_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_ANCHOR_HINT = "kspec refuses anchors and aliases; repeat the value or use a block"
+
+
 def _compose(text: str, path: str, limits: Limits) -> tuple[Document | None, list[Diagnostic]]:
-    lines = text.splitlines()
+    """Build plain data from parser events, iteratively, recording every span.
+
+    Spans are kept as tuples while composing (a 10,000-layer spec has 100,000 of them) and
+    become :class:`Span` objects only when a diagnostic asks (``Document.span``).
+    """
     doc = Document(path, text, None)
+    spans, key_spans = doc.spans, doc.key_spans
     diags: list[Diagnostic] = []
-    # Stack entries: [container, path, pending_key, key_span, seen_keys]
+
+    def fail(code: str, message: str, span: Span | None, hint: str | None = None) -> None:
+        diags.append(Diagnostic(code, message, hint=hint, path=path, span=span))
+
+    # Each stack entry: [container, its path, pending key (or _NO_KEY), key span, keys seen]
     stack: list[list[Any]] = []
     root: list[Any] = []
     documents = 0
     count = 0
-
-    def place(value: Any, span: Span) -> Path | None:
-        """Attach ``value`` to the container on top of the stack; return its path."""
-        if not stack:
-            root.append(value)
-            doc.spans[()] = span
-            return ()
-        top = stack[-1]
-        container = top[0]
-        if isinstance(container, list):
-            p = (*top[1], len(container))
-            container.append(value)
-            doc.spans[p] = span
-            return p
-        if top[2] is _NO_KEY:
-            # ``value`` is a key.
-            if not isinstance(value, str):
-                kind = (
-                    "a mapping"
-                    if isinstance(value, dict)
-                    else (
-                        "a list"
-                        if isinstance(value, list)
-                        else f"the {type(value).__name__} {value!r}"
-                    )
-                )
-                diags.append(
-                    Diagnostic(
-                        "KS008",
-                        f"mapping keys must be strings; this key is {kind}",
-                        path=path,
-                        span=span,
-                        pointer=pointer(top[1]),
-                        hint="quote the key if it is meant as a string",
-                    )
-                )
-                top[2], top[3] = _BAD_KEY, span
-                return None
-            if value in top[4]:
-                first = top[4][value]
-                diags.append(
-                    Diagnostic(
-                        "KS007",
-                        f"duplicate key {value!r} (first defined at line {first.line})",
-                        path=path,
-                        span=span,
-                        pointer=pointer((*top[1], value)),
-                        hint="remove one of them; YAML would silently keep only the last",
-                    )
-                )
-                top[2], top[3] = _BAD_KEY, span
-                return None
-            top[4][value] = span
-            top[2], top[3] = value, span
-            return None
-        key = top[2]
-        top[2] = _NO_KEY
-        if key is _BAD_KEY:
-            return None
-        p = (*top[1], key)
-        container[key] = value
-        doc.spans[p] = span
-        doc.key_spans[p] = top[3]
-        return p
-
+    scalar_cls, mapping_cls, sequence_cls = (
+        yaml.ScalarEvent,
+        yaml.MappingStartEvent,
+        yaml.SequenceStartEvent,
+    )
+    end_classes = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    skip_classes = (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)
     try:
         event: Any
         for event in yaml.parse(text, Loader=_Parser):
             count += 1
-            if count > limits.max_nodes:
-                return None, _fail(
-                    path, "KS003", f"more than {limits.max_nodes:,} YAML nodes", _span(event)
-                )
-            kind = type(event).__name__
-            if kind in ("StreamStartEvent", "StreamEndEvent", "DocumentEndEvent"):
-                continue
-            if kind == "DocumentStartEvent":
-                documents += 1
-                if documents > 1:
-                    return None, _fail(
-                        path,
-                        "KS001",
-                        "more than one YAML document in the file",
-                        _span(event),
-                        "a spec file holds exactly one document; remove the '---' separator",
-                    )
-                continue
-            if kind == "AliasEvent":
-                diags.append(
-                    Diagnostic(
-                        "KS006",
-                        f"YAML alias *{event.anchor} is not allowed",
-                        path=path,
-                        span=_span(event),
-                        hint="kspec refuses anchors and aliases; repeat the value or use a block",
-                    )
-                )
-                place(None, _span(event))
-                continue
-            anchor = getattr(event, "anchor", None)
-            tag = getattr(event, "tag", None)
-            if anchor:
-                diags.append(
-                    Diagnostic(
-                        "KS006",
-                        f"YAML anchor &{anchor} is not allowed",
-                        path=path,
-                        span=_span(event),
-                        hint="kspec refuses anchors and aliases; repeat the value or use a block",
-                    )
-                )
-            if tag and not (
-                kind != "ScalarEvent"
-                and tag in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
-                and getattr(event, "implicit", False)
-            ):
-                diags.append(
-                    Diagnostic(
-                        "KS005",
-                        f"YAML tag {tag} is not allowed",
-                        path=path,
-                        span=_span(event),
-                        hint="kspec never builds objects from tags; remove the tag",
-                    )
-                )
-            if kind == "ScalarEvent":
-                span = _span(event)
-                if event.style in (None, ""):
-                    try:
-                        value = resolve_plain(event.value)
-                    except _ScalarError as exc:
-                        diags.append(
-                            Diagnostic(exc.code, exc.message, hint=exc.hint, path=path, span=span)
-                        )
-                        value = None
-                else:
-                    value = event.value
-                place(value, span)
-            elif kind in ("MappingStartEvent", "SequenceStartEvent"):
-                container: Any = {} if kind == "MappingStartEvent" else []
-                span = _span(event)
-                p = place(container, span)
-                if len(stack) >= limits.max_depth:
-                    return None, _fail(
-                        path, "KS002", f"nesting is deeper than {limits.max_depth} levels", span
-                    )
-                stack.append([container, p if p is not None else ("?",), _NO_KEY, None, {}])
-            elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+            cls = type(event)
+            if cls in end_classes:
                 top = stack.pop()
                 p = top[1]
-                if p in doc.spans:
-                    s = doc.spans[p]
+                if p in spans:
                     e = event.end_mark
-                    doc.spans[p] = Span(s.line, s.column, e.line + 1, e.column + 1)
+                    spans[p] = (*spans[p][:2], e.line + 1, e.column + 1)
+                continue
+            if cls in skip_classes:
+                continue
+            sm, em = event.start_mark, event.end_mark
+            raw = (
+                sm.line + 1,
+                sm.column + 1,
+                em.line + 1,
+                max(em.column + 1, sm.column + 2) if em.line == sm.line else em.column + 1,
+            )
+            if count > limits.max_nodes:
+                return None, [
+                    Diagnostic(
+                        "KS003",
+                        f"more than {limits.max_nodes:,} YAML nodes",
+                        path=path,
+                        span=Span(*raw),
+                    )
+                ]
+            if cls is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    fail(
+                        "KS001",
+                        "more than one YAML document in the file",
+                        Span(*raw),
+                        "a spec file holds exactly one document; remove the '---' separator",
+                    )
+                    return None, diags
+                continue
+            if cls is yaml.AliasEvent:
+                fail(
+                    "KS006", f"YAML alias *{event.anchor} is not allowed", Span(*raw), _ANCHOR_HINT
+                )
+                value: Any = None
+            else:
+                if event.anchor:
+                    fail(
+                        "KS006",
+                        f"YAML anchor &{event.anchor} is not allowed",
+                        Span(*raw),
+                        _ANCHOR_HINT,
+                    )
+                tag = event.tag
+                if tag and not (cls is not scalar_cls and tag in _MAP_TAGS and event.implicit):
+                    fail(
+                        "KS005",
+                        f"YAML tag {tag} is not allowed",
+                        Span(*raw),
+                        "kspec never builds objects from tags; remove the tag",
+                    )
+                if cls is scalar_cls:
+                    if event.style in (None, ""):
+                        try:
+                            value = resolve_plain(event.value)
+                        except _ScalarError as exc:
+                            fail(exc.code, exc.message, Span(*raw), exc.hint)
+                            value = None
+                    else:
+                        value = event.value
+                elif cls is mapping_cls:
+                    value = {}
+                elif cls is sequence_cls:
+                    value = []
+                else:  # pragma: no cover - every event class is handled above
+                    continue
+            # attach the value to its parent
+            if not stack:
+                root.append(value)
+                p = ()
+                spans[p] = raw
+            else:
+                top = stack[-1]
+                container = top[0]
+                if type(container) is list:
+                    p = (*top[1], len(container))
+                    container.append(value)
+                    spans[p] = raw
+                elif top[2] is _NO_KEY:  # the value is a key
+                    p = None
+                    if type(value) is not str:
+                        kind = (
+                            "a mapping"
+                            if isinstance(value, dict)
+                            else "a list"
+                            if isinstance(value, list)
+                            else f"the {type(value).__name__} {value!r}"
+                        )
+                        fail(
+                            "KS008",
+                            f"mapping keys must be strings; this key is {kind}",
+                            Span(*raw),
+                            "quote the key if it is meant as a string",
+                        )
+                        top[2] = _BAD_KEY
+                    elif value in top[4]:
+                        first = top[4][value]
+                        fail(
+                            "KS007",
+                            f"duplicate key {value!r} (first defined at line {first[0]})",
+                            Span(*raw),
+                            "remove one of them; YAML would silently keep only the last",
+                        )
+                        top[2] = _BAD_KEY
+                    else:
+                        top[4][value] = raw
+                        top[2], top[3] = value, raw
+                else:
+                    key = top[2]
+                    top[2] = _NO_KEY
+                    if key is _BAD_KEY:
+                        p = None
+                    else:
+                        p = (*top[1], key)
+                        container[key] = value
+                        spans[p] = raw
+                        key_spans[p] = top[3]
+            if cls is mapping_cls or cls is sequence_cls:
+                if len(stack) >= limits.max_depth:
+                    fail("KS002", f"nesting is deeper than {limits.max_depth} levels", Span(*raw))
+                    return None, diags
+                stack.append([value, p if p is not None else ("?",), _NO_KEY, None, {}])
     except yaml.YAMLError as err:
-        return None, [*diags, _yaml_error(path, err, lines)]
-    except RecursionError:  # pragma: no cover - the pre-scan makes this unreachable
-        return None, _fail(path, "KS002", "nesting is too deep", None)
+        return None, [*diags, _yaml_error(path, err, text.splitlines())]
     if not root or root[0] is None:
-        return None, [
-            *diags,
-            Diagnostic(
-                "KS001",
-                "the file is empty; a spec is a YAML mapping",
-                path=path,
-                span=Span(1, 1, 1, 2),
-                hint="start with 'kspec: 1'",
-            ),
-        ]
+        fail(
+            "KS001",
+            "the file is empty; a spec is a YAML mapping",
+            Span(1, 1, 1, 2),
+            "start with 'kspec: 1'",
+        )
+        return None, diags
     doc.data = root[0]
     return doc, diags
 

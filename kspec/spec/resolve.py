@@ -39,10 +39,11 @@ REFUSED: dict[str, str] = {
     "TorchModuleWrapper": "it wraps arbitrary PyTorch modules",
 }
 
-# Keyword arguments of keras.Model / Layer constructors, and names the generated __init__ uses.
+# Keyword arguments of keras.Model / Layer constructors: a param with one of these names would
+# change how Keras builds the model (``inputs=`` even makes it a Functional model).
 RESERVED_PARAMS = frozenset(
-    {"name", "dtype", "trainable", "autocast", "inputs", "outputs", "kwargs", "self",
-     "input_shape", "batch_input_shape", "dynamic"}
+    {"name", "dtype", "trainable", "autocast", "inputs", "outputs", "input_shape",
+     "batch_input_shape", "dynamic"}
 )  # fmt: skip
 
 _REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([0-9]{1,6})\])?\Z")
@@ -312,6 +313,16 @@ def _check_node(node_ev: Any, path: Path, ctx: _Ctx, blocks: dict[str, _BlockSig
         return
     name = node_ev.get("name") if isinstance(node_ev.get("name"), str) else None
     kinds = [k for k in ("type", "share", "block") if k in node_ev]
+    if not kinds:
+        ctx.rep.add(
+            "KS103",
+            f"node {name!r} needs one of `type` (a new layer), `share` or `block`"
+            if name
+            else "a node needs `name` and one of `type`, `share` or `block`",
+            path,
+            node=name,
+        )
+        return
     if len(kinds) != 1:
         if len(kinds) > 1:
             ctx.rep.add(

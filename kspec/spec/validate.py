@@ -9,6 +9,8 @@ reported as such (KS305), with the ``//`` hint for integer division.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -16,7 +18,13 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft202012Validator, validators
 
-from kspec.schemas.build import layer_args_schema, nested_args_schema, strict_document
+from kspec.schemas.build import (
+    NAME_PATTERN,
+    REF_PATTERN,
+    layer_args_schema,
+    nested_args_schema,
+    strict_document,
+)
 from kspec.schemas.catalog import LAYERS
 from kspec.spec.loader import Path
 from kspec.spec.report import Reporter, did_you_mean
@@ -92,11 +100,83 @@ def validate(
     """
     expr_paths: set[Path] = getattr(exprs, "expr_paths", set())
     failed: set[Path] = getattr(exprs, "failed", set())
-    errors = list(_validator(kind).iter_errors(value))
-    for err in _leaves(errors):
-        if (*base, *err.absolute_path) not in failed:
-            _report(err, value, base, rep, expr_paths, node, what)
-    return len(errors)
+    count = 0
+    for sub_kind, sub_value, sub_base in _parts(kind, value, base):
+        errors = _errors(sub_kind, sub_value)
+        count += len(errors)
+        for err in errors:
+            if (*sub_base, *err.absolute_path) not in failed:
+                _report(err, sub_value, sub_base, rep, expr_paths, node, what)
+    return count
+
+
+_NODE_KINDS = ("layer.", "nested.", "share_node", "block_node")
+_PLACEHOLDER = "n"
+
+
+def _parts(kind: str, value: Any, base: Path) -> list[tuple[str, Any, Path]]:
+    """Split a node into what varies from node to node (its name, its inputs) and its
+    arguments, so that the arguments' validation can be cached: in a large spec most nodes
+    share their arguments (a 10,000-layer spec validates in a fraction of the time)."""
+    if not (kind.startswith(_NODE_KINDS) and isinstance(value, dict)):
+        return [(kind, value, base)]
+    core = {k: v for k, v in value.items() if k not in ("name", "inputs")}
+    if "name" in value:
+        core["name"] = _PLACEHOLDER
+    parts = [(kind, core, base)]
+    if "name" in value:
+        parts.append(("name", value["name"], (*base, "name")))
+    if "inputs" in value:
+        parts.append(("node_inputs", value["inputs"], (*base, "inputs")))
+    return parts
+
+
+_CACHE: dict[tuple[str, str], list[jsonschema.ValidationError]] = {}
+_CACHE_LIMIT = 50_000
+
+
+_NAME = re.compile(NAME_PATTERN)
+_REF = re.compile(REF_PATTERN)
+
+
+def _is_ref(v: Any) -> bool:
+    return type(v) is str and _REF.match(v) is not None
+
+
+def _is_refs(v: Any) -> bool:
+    return _is_ref(v) or (type(v) is list and bool(v) and all(map(_is_ref, v)))
+
+
+# Obviously valid names and references skip jsonschema (which then only explains the invalid).
+_FAST = {
+    "name": lambda v: type(v) is str and _NAME.match(v) is not None,
+    "node_inputs": lambda v: (
+        _is_refs(v)
+        or (
+            type(v) is dict
+            and bool(v)
+            and all(type(k) is str and _NAME.match(k) for k in v)
+            and all(map(_is_refs, v.values()))
+        )
+    ),
+}
+
+
+def _errors(kind: str, value: Any) -> list[jsonschema.ValidationError]:
+    """The (leaf) errors of ``value`` against ``kind``, memoised by the value's JSON text."""
+    fast = _FAST.get(kind)
+    if fast is not None and fast(value):
+        return []
+    try:
+        key = (kind, json.dumps(value, sort_keys=True, allow_nan=False))
+    except (TypeError, ValueError):
+        return _leaves(_validator(kind).iter_errors(value))
+    found = _CACHE.get(key)
+    if found is None:
+        found = _leaves(_validator(kind).iter_errors(value))
+        if len(_CACHE) < _CACHE_LIMIT:
+            _CACHE[key] = found
+    return found
 
 
 def _leaves(errors: Iterable[jsonschema.ValidationError]) -> list[jsonschema.ValidationError]:

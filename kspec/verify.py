@@ -1,0 +1,162 @@
+"""Proving the two targets agree: the checks ``kspec verify``, the tests and the property tests
+share. Builds both targets of a spec, compares parameter counts and output shapes, copies the
+functional model's weights into the subclass model, compares outputs on the same random input,
+and round-trips the subclass model through ``model.save`` / ``keras.models.load_model``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from kspec.api import build_model
+from kspec.compiler.runtime import copy_weights, deep_call, require_tensorflow
+from kspec.spec.ir import Spec
+
+TOLERANCE = 1e-5
+
+
+@dataclass
+class Verification:
+    """What ``verify`` measured. ``ok`` when every comparison agrees within ``TOLERANCE``."""
+
+    params: dict[str, int] = field(default_factory=dict)
+    shapes: dict[str, list[tuple[int | None, ...]]] = field(default_factory=dict)
+    max_difference: float = 0.0
+    roundtrip_difference: float | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _flat(value: Any) -> list[Any]:
+    """Outputs as a flat list (dicts in key order, like keras.tree.flatten)."""
+    if isinstance(value, dict):
+        return [x for k in sorted(value) for x in _flat(value[k])]
+    if isinstance(value, list | tuple):
+        return [x for v in value for x in _flat(v)]
+    return [value]
+
+
+def sample_inputs(spec: Spec, batch: int = 2, seed: int = 0) -> Any:
+    """Random inputs for ``spec``'s model: a tensor, or a dict keyed by input name. Unknown
+    sizes become 3; integer inputs stay below every Embedding's ``input_dim``."""
+    import numpy as np
+
+    from kspec.spec.expressions import Expr, evaluate
+
+    rng = np.random.default_rng(seed)
+    env = spec.params
+    vocab = _smallest_vocab(spec)
+    out = {}
+    for inp in spec.graph.inputs:
+        dims = [evaluate(d, env) if isinstance(d, Expr) else d for d in inp.shape]
+        shape = [inp.batch_size or batch, *[3 if d is None else d for d in dims]]
+        if inp.dtype.startswith(("int", "uint")):
+            out[inp.name] = rng.integers(0, vocab, size=shape).astype(inp.dtype)
+        elif inp.dtype == "bool":
+            out[inp.name] = rng.integers(0, 2, size=shape).astype(bool)
+        else:
+            out[inp.name] = rng.standard_normal(shape).astype(inp.dtype)
+    return next(iter(out.values())) if len(out) == 1 else out
+
+
+def _smallest_vocab(spec: Spec) -> int:
+    from kspec.spec.expressions import Expr, evaluate
+
+    dims = [2**31 - 1]
+    graphs = [(spec.graph, spec.params)] + [(b.graph, dict(b.graph.params)) for b in spec.blocks]
+    for graph, env in graphs:
+        for node in graph.nodes:
+            if node.layer is not None and node.layer.type == "Embedding":
+                value = dict(node.layer.args).get("input_dim")
+                value = evaluate(value, env) if isinstance(value, Expr) else value
+                if isinstance(value, int):
+                    dims.append(value)
+    return min(dims)
+
+
+def output_shapes(spec: Spec, model: Any) -> list[tuple[int | None, ...]]:
+    """The model's output shapes, from a call on fresh symbolic inputs (a subclass model has
+    no ``outputs`` attribute); dict outputs in key order."""
+    import keras
+
+    from kspec.spec.expressions import Expr, evaluate
+
+    symbolic = {}
+    for inp in spec.graph.inputs:
+        shape = tuple(evaluate(d, spec.params) if isinstance(d, Expr) else d for d in inp.shape)
+        symbolic[inp.name] = keras.Input(
+            shape=shape, dtype=inp.dtype, batch_size=inp.batch_size, name=inp.name
+        )
+    x = next(iter(symbolic.values())) if len(symbolic) == 1 else symbolic
+    return [tuple(t.shape) for t in _flat(model(x))]
+
+
+def max_difference(a: Any, b: Any) -> float:
+    import numpy as np
+
+    fa, fb = _flat(a), _flat(b)
+    if len(fa) != len(fb):
+        return float("inf")
+    diffs = [
+        float(np.max(np.abs(np.asarray(x) - np.asarray(y)), initial=0.0))
+        for x, y in zip(fa, fb, strict=True)
+    ]
+    return max(diffs, default=0.0)
+
+
+def verify(spec: Spec, roundtrip: bool = True) -> Verification:
+    """Build both targets of ``spec`` and compare them (see the module docstring)."""
+    require_tensorflow()
+    import keras
+
+    result = Verification()
+    functional = build_model(spec, "functional")
+    subclass = build_model(spec, "subclass")
+    models = {"functional": functional, "subclass": subclass}
+    for target, model in models.items():
+        result.params[target] = int(model.count_params())
+        result.shapes[target] = output_shapes(spec, model)
+    if result.params["functional"] != result.params["subclass"]:
+        result.problems.append(
+            f"parameter counts differ: functional {result.params['functional']:,}, "
+            f"subclass {result.params['subclass']:,}"
+        )
+    if result.shapes["functional"] != result.shapes["subclass"]:
+        result.problems.append(
+            f"output shapes differ: functional {result.shapes['functional']}, "
+            f"subclass {result.shapes['subclass']}"
+        )
+    copy_weights(functional, subclass)
+    x = sample_inputs(spec)
+    y_functional = functional(x, training=False)
+    y_subclass = subclass(x, training=False)
+    if type(y_functional) is not type(y_subclass) or (
+        isinstance(y_functional, dict) and set(y_functional) != set(y_subclass)
+    ):
+        result.problems.append(
+            f"output structures differ: {type(y_functional).__name__} vs "
+            f"{type(y_subclass).__name__}"
+        )
+    result.max_difference = max_difference(y_functional, y_subclass)
+    if not result.max_difference <= TOLERANCE:
+        result.problems.append(
+            f"outputs differ by up to {result.max_difference:.3g} with the same weights"
+        )
+    if roundtrip:
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, f"{spec.name}.keras")
+            deep_call(lambda: subclass.save(path))
+            loaded = deep_call(lambda: keras.models.load_model(path))
+        result.roundtrip_difference = max_difference(y_subclass, loaded(x, training=False))
+        if not result.roundtrip_difference <= TOLERANCE:
+            result.problems.append(
+                "the saved and reloaded subclass model differs by "
+                f"{result.roundtrip_difference:.3g}"
+            )
+    return result
