@@ -107,4 +107,5 @@ def build_model(
     Both run the exact source ``to_source`` returns. Needs the ``tensorflow`` extra."""
     from kspec.compiler import runtime
 
-    return runtime.build(lower(spec, target, **params))
+    s = _spec(spec, params)
+    return runtime.build(lower(s, target), s)

@@ -265,6 +265,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if any(d.code.startswith("KS9") for d in exc.diagnostics) else EXIT_ERRORS
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug in kspec: say so plainly, without a traceback
+        if os.environ.get("KSPEC_TRACEBACK"):
+            raise
+        print(
+            f"kspec: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in kspec; please report it with the spec that caused it "
+            "(set KSPEC_TRACEBACK=1 to see the traceback).",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
 

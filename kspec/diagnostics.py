@@ -112,10 +112,10 @@ def render_text(d: Diagnostic, source_lines: Sequence[str] | None, colour: bool 
         out.append(
             " " * (len(gutter) - 2) + "| " + " " * start + _paint("^" * width, "1;32", colour)
         )
-    for note in d.notes:
-        out.append(f"      = note: {note}")
     if d.hint:
         out.append(f"      = help: {d.hint}")
+    for note in d.notes:
+        out.append(f"      = note: {note}")
     return "\n".join(out)
 
 

@@ -63,13 +63,16 @@ def test_golden_source(path: Path, target: str) -> None:
     )
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
-                    reason="ruff not installed")
+@pytest.mark.skipif(
+    shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
+    reason="ruff not installed",
+)
 def test_golden_sources_are_formatted_and_lint_clean() -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     files = sorted(str(p) for p in GOLDEN.glob("*.py"))
-    fmt = subprocess.run([ruff, "format", "--isolated", "--check", *files], capture_output=True,
-                         text=True)
+    fmt = subprocess.run(
+        [ruff, "format", "--isolated", "--check", *files], capture_output=True, text=True
+    )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
     lint = subprocess.run([ruff, "check", "--isolated", *files], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
@@ -79,8 +82,9 @@ def test_generated_source_never_imports_kspec() -> None:
     for golden in GOLDEN.glob("*.py"):
         text = golden.read_text(encoding="utf-8")
         assert "import tensorflow as tf" in text
-        assert "kspec" not in [line.split()[1] for line in text.splitlines()
-                               if line.startswith(("import ", "from "))]
+        assert "kspec" not in [
+            line.split()[1] for line in text.splitlines() if line.startswith(("import ", "from "))
+        ]
 
 
 def test_deterministic_across_hash_seeds(tmp_path: Path) -> None:
@@ -90,9 +94,19 @@ def test_deterministic_across_hash_seeds(tmp_path: Path) -> None:
         env = {**os.environ, "PYTHONHASHSEED": str(seed)}
         for target in TARGETS:
             proc = subprocess.run(
-                [sys.executable, "-m", "kspec", "compile", str(ROOT / "examples" / "blocks.yaml"),
-                 "--target", target],
-                capture_output=True, text=True, env=env, cwd=tmp_path if seed % 2 else ROOT,
+                [
+                    sys.executable,
+                    "-m",
+                    "kspec",
+                    "compile",
+                    str(ROOT / "examples" / "blocks.yaml"),
+                    "--target",
+                    target,
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=tmp_path if seed % 2 else ROOT,
                 check=True,
             )
             outputs.add((target, proc.stdout))
@@ -100,8 +114,9 @@ def test_deterministic_across_hash_seeds(tmp_path: Path) -> None:
 
 
 def test_params_change_the_defaults_only() -> None:
-    source = kspec.to_source(ROOT / "examples" / "mnist_mlp.yaml", "subclass", units=128,
-                             num_classes=5)
+    source = kspec.to_source(
+        ROOT / "examples" / "mnist_mlp.yaml", "subclass", units=128, num_classes=5
+    )
     assert "def __init__(self, units=128, num_classes=5, **kwargs):" in source
     assert "units=units // 4" in source  # expressions stay expressions over the arguments
     assert "--param units=128, --param num_classes=5" in source
@@ -148,11 +163,25 @@ def test_tutorial_workflow_from_the_generated_module(tmp_path: Path) -> None:
     """`kspec compile ... -o mnist_mlp.py`, then `from mnist_mlp import MnistMlp, build_model`."""
     pytest.importorskip("tensorflow")
     out = tmp_path / "mnist_mlp.py"
-    assert kspec.cli.main(["compile", str(ROOT / "examples" / "mnist_mlp.yaml"), "-o", str(out),
-                           "--target", "subclass"]) == 0
-    code = ("from mnist_mlp import MnistMlp, build_model; m = build_model(units=128); "
-            "print(type(m).__name__, m.count_params(), m.units)")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                          text=True, check=True)
+    assert (
+        kspec.cli.main(
+            [
+                "compile",
+                str(ROOT / "examples" / "mnist_mlp.yaml"),
+                "-o",
+                str(out),
+                "--target",
+                "subclass",
+            ]
+        )
+        == 0
+    )
+    code = (
+        "from mnist_mlp import MnistMlp, build_model; m = build_model(units=128); "
+        "print(type(m).__name__, m.count_params(), m.units)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     # 784*128+128 + 128*32+32 + 32*10+10
     assert proc.stdout.split() == ["MnistMlp", "104938", "128"]

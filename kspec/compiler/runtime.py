@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from kspec.compiler.lower import Lowered
 from kspec.diagnostics import Diagnostic, KspecError
+from kspec.spec.ir import Spec
 
 T = TypeVar("T")
 
@@ -107,10 +108,39 @@ def load_module(lowered: Lowered, name: str | None = None) -> types.ModuleType:
     return module
 
 
-def build(lowered: Lowered) -> Any:
-    """The built ``keras.Model`` of generated source (its ``build_model()`` with its defaults)."""
+def build(lowered: Lowered, spec: Spec | None = None) -> Any:
+    """The built ``keras.Model`` of generated source (its ``build_model()`` with its defaults).
+
+    An exception from Keras becomes a KS902 diagnostic, placed at the spec node the message
+    names when it names one (Keras quotes layer names in its errors)."""
     module = load_module(lowered)
-    return deep_call(module.build_model)
+    try:
+        return deep_call(module.build_model)
+    except Exception as exc:  # Keras' own validation: shapes, dtypes, argument values
+        raise KspecError([_keras_error(exc, spec)]) from exc
+
+
+def _keras_error(exc: Exception, spec: Spec | None) -> Diagnostic:
+    text = str(exc).strip()
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+    message = f"Keras could not build the model: {type(exc).__name__}: {first}"
+    path, span, pointer, node = "<spec>", None, "", None
+    if spec is not None:
+        path = spec.document.path if spec.document is not None else spec.source
+        graphs = [spec.graph, *(b.graph for b in spec.blocks)]
+        for n in (n for g in graphs for n in g.nodes):
+            if f"'{n.name}'" in text or f'"{n.name}"' in text or f"name={n.name}" in text:
+                span, pointer, node = n.span, n.pointer, n.name
+                break
+    return Diagnostic(
+        "KS902",
+        message,
+        path=path,
+        span=span,
+        pointer=pointer,
+        node=node,
+        hint="check the layer's arguments and the shapes of its inputs",
+    )
 
 
 def _children(layer: Any) -> list[Any]:

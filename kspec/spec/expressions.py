@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_SOURCE = 1000
+MAX_DEPTH = 64
 MAX_INT = 2**63
 MAX_LEN = 10_000
 
@@ -119,13 +120,29 @@ def parse(source: str) -> Expr:
         raise ExprError("KS301", f"expression is longer than {MAX_SOURCE} characters")
     if not source.strip():
         raise ExprError("KS301", "empty expression ${}")
-    text, aliases = _alias_keywords(source.strip())
+    aliases: dict[str, str] = {}
     try:
-        tree = ast.parse(text, mode="eval")
+        try:
+            tree = ast.parse(source.strip(), mode="eval")
+        except SyntaxError as exc:
+            # A param may be named like a keyword (`lambda`): read it as a name, if that parses.
+            text, aliases = _alias_keywords(source.strip())
+            if not aliases:
+                raise
+            try:
+                tree = ast.parse(text, mode="eval")
+            except SyntaxError:
+                raise exc from None
     except SyntaxError as exc:
         raise ExprError("KS301", f"invalid expression ${{{_short(source)}}}: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExprError("KS301", f"invalid expression: {exc}") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise ExprError(
+            "KS301",
+            f"expression is nested more than {MAX_DEPTH} levels deep",
+            "split it, or compute the value in a param",
+        )
     for node in ast.walk(tree):
         _check_node(node)
     calls = {n.func for n in ast.walk(tree) if isinstance(n, ast.Call)}
@@ -135,6 +152,19 @@ def parse(source: str) -> Expr:
         if isinstance(n, ast.Name) and n not in calls
     }
     return Expr(source.strip(), tree, frozenset(names), tuple(aliases.items()))
+
+
+def _depth(tree: ast.AST) -> int:
+    """The nesting depth of ``tree``, iteratively (evaluating and emitting recurse)."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 # Keywords the expression language itself uses; any other keyword is a param's name.
@@ -219,11 +249,20 @@ def evaluate(expr: Expr, env: Mapping[str, Any]) -> Any:
         raise ExprError("KS304", f"${{{expr.source}}} cannot be evaluated: {exc}") from None
 
 
+def _size(value: Any) -> int:
+    """How many elements (or characters) a value holds, nested lists included."""
+    if isinstance(value, list):
+        return len(value) + sum(_size(v) for v in value if isinstance(v, list))
+    return len(value) if isinstance(value, str) else 1
+
+
 def _bounded(value: Any) -> Any:
+    if isinstance(value, complex):
+        raise ExprError("KS304", "expression result is a complex number")
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
         raise ExprError("KS304", f"expression result exceeds {MAX_INT} in magnitude")
-    if isinstance(value, str | list) and len(value) > MAX_LEN:
-        raise ExprError("KS304", f"expression result is longer than {MAX_LEN}")
+    if isinstance(value, str | list) and _size(value) > MAX_LEN:
+        raise ExprError("KS304", f"expression result is larger than {MAX_LEN} elements")
     return value
 
 
@@ -241,8 +280,8 @@ def _eval(node: ast.AST, env: Mapping[str, Any], aliases: Mapping[str, str]) -> 
             raise ExprError("KS304", "exponent larger than 64 in expression")
         if isinstance(node.op, ast.Mult):
             for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, str | list) and isinstance(n, int) and len(seq) * n > MAX_LEN:
-                    raise ExprError("KS304", f"expression result is longer than {MAX_LEN}")
+                if isinstance(seq, str | list) and isinstance(n, int) and _size(seq) * n > MAX_LEN:
+                    raise ExprError("KS304", f"expression result is larger than {MAX_LEN} elements")
         return _bounded(_BINOPS[type(node.op)](left, right))
     if isinstance(node, ast.UnaryOp):
         operand = _eval(node.operand, env, aliases)

@@ -205,12 +205,34 @@ _FLOW_EXPR = re.compile(r"[\[{,]\s*[^\"'\s]*\$\{|:\s*\$\{[^}\"']*\}\s*[,}\]]")
 _FLOW_INDEX = re.compile(r"[\[,]\s*[A-Za-z_][A-Za-z0-9_]*\[")
 
 
+_CANONICAL = (
+    # libyaml and PyYAML's pure-Python parser word the same errors differently; kspec says one.
+    (
+        re.compile(r"(?:did not find expected|expected) ('.' or '.')(?:, but got .*)?$"),
+        r"expected \1",
+    ),
+    (
+        re.compile(r"mapping values are not allowed (?:here|in this context)$"),
+        "mapping values are not allowed here",
+    ),
+)
+
+
+def _canonical_problem(problem: str) -> str:
+    for pattern, replacement in _CANONICAL:
+        problem = pattern.sub(replacement, problem)
+    return problem
+
+
 def _yaml_error(path: str, err: yaml.YAMLError, lines: list[str]) -> Diagnostic:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     problem = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
     line = mark.line + 1 if mark else 1
     column = mark.column + 1 if mark else 1
+    problem = _canonical_problem(problem)
+    if line > len(lines) and lines:  # at the end of a file without a final newline
+        line, column = len(lines), len(lines[-1]) + 1
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     hint = None
     message = f"invalid YAML: {problem}"
@@ -314,6 +336,16 @@ def _compose(text: str, path: str, limits: Limits) -> tuple[Document | None, lis
     def fail(code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         diags.append(Diagnostic(code, message, hint=hint, path=path, span=span))
 
+    lines: list[str] = []
+
+    def written(raw: tuple[int, int, int, int]) -> str:
+        """The source text of a one-line span (errors quote what the user wrote)."""
+        if not lines:
+            lines.extend(text.splitlines())
+        line = lines[raw[0] - 1] if raw[0] <= len(lines) else ""
+        end = raw[3] - 1 if raw[2] == raw[0] else len(line)
+        return line[raw[1] - 1 : end].strip() or line.strip()
+
     # Each stack entry: [container, its path, pending key (or _NO_KEY), key span, keys seen]
     stack: list[list[Any]] = []
     root: list[Any] = []
@@ -384,7 +416,7 @@ def _compose(text: str, path: str, limits: Limits) -> tuple[Document | None, lis
                 if tag and not (cls is not scalar_cls and tag in _MAP_TAGS and event.implicit):
                     fail(
                         "KS005",
-                        f"YAML tag {tag} is not allowed",
+                        f"YAML tag {written(raw).split()[0]} is not allowed",
                         Span(*raw),
                         "kspec never builds objects from tags; remove the tag",
                     )
@@ -423,7 +455,8 @@ def _compose(text: str, path: str, limits: Limits) -> tuple[Document | None, lis
                             if isinstance(value, dict)
                             else "a list"
                             if isinstance(value, list)
-                            else f"the {type(value).__name__} {value!r}"
+                            else f"{written(raw)!r}, which YAML reads as "
+                            + ("null" if value is None else f"the {type(value).__name__} {value!r}")
                         )
                         fail(
                             "KS008",

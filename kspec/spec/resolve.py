@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kspec.diagnostics import Diagnostic
+from kspec.schemas.build import NODE_KEYS
 from kspec.schemas.catalog import LAYERS
 from kspec.spec import validate as schema
 from kspec.spec.expressions import Expr, ExprError, evaluate, is_expression, parse_value
@@ -85,6 +86,7 @@ def _symbolic(value: Any, path: Path, ctx: _Ctx) -> Any:
 def _no_expressions(value: Any, path: Path, ctx: _Ctx, where: str) -> None:
     """Structural positions (names, references, types, param defaults) take no expressions."""
     if is_expression(value):
+        ctx.failed.add(path)
         ctx.rep.add(
             "KS306",
             f"expressions are not allowed in {where}",
@@ -385,6 +387,8 @@ def _check_node(node_ev: Any, path: Path, ctx: _Ctx, blocks: dict[str, _BlockSig
                 (*path, "repeat"),
                 key=True,
                 node=name,
+                hint="each instance's outputs feed the next instance's inputs in order: give the "
+                "block as many outputs as inputs, or write the instances out as separate nodes",
             )
 
 
@@ -570,7 +574,8 @@ def _resolve_graph(
                         f"{scope} has {len(inputs)} inputs",
                         path,
                         node=name,
-                        hint="name them: inputs: " + ", ".join(x.name for x in inputs),
+                        hint=f"say which: inputs: {inputs[0].name} (or a list for a merge layer: "
+                        f"[{', '.join(x.name for x in inputs)}])",
                     )
                     ni = NodeInputs("single", ())
                 else:
@@ -780,7 +785,9 @@ def _make_node(
         n_outputs=n_out,
         span=rep.doc.span(path),
         pointer=pointer(path),
-        call=tuple((k, _freeze(v)) for k, v in (sym.get("call") or {}).items()),
+        call=tuple((k, _freeze(v)) for k, v in (sym.get("call") or {}).items())
+        if "block" not in ev and isinstance(sym.get("call"), dict)
+        else (),
     )
     if "type" in ev:
         return replace(node, layer=_layer_spec(sym))
@@ -823,13 +830,22 @@ def _inputs(raw: Any, sym: Any) -> tuple[Input, ...]:
     return tuple(out)
 
 
-def _check_param_names(params: dict[str, Any], base: Path, rep: Reporter) -> None:
+def _check_param_names(params: dict[str, Any], base: Path, rep: Reporter, block: bool) -> None:
     for pname in params:
         if pname in RESERVED_PARAMS:
             rep.add(
                 "KS209",
                 f"param name {pname!r} is reserved: the generated class passes "
                 f"`{pname}` to Keras itself",
+                (*base, pname),
+                key=True,
+                hint=f"rename it, e.g. {pname}_",
+            )
+        elif block and pname in NODE_KEYS:
+            rep.add(
+                "KS209",
+                f"block param name {pname!r} is reserved: `{pname}:` is a key of every node, "
+                "so an instance could not set it",
                 (*base, pname),
                 key=True,
                 hint=f"rename it, e.g. {pname}_",
@@ -849,6 +865,7 @@ def analyze(
         return None, rep.diagnostics
     version = data.get("kspec")
     if "kspec" not in data:
+        data = {"kspec": 1, **data}  # reported here; the schema need not say it again
         rep.add(
             "KS103",
             "missing `kspec: 1` (the format version) at the top of the spec",
@@ -900,12 +917,12 @@ def analyze(
             sym[key] = value
     # 2. params and overrides
     params = dict(data["params"]) if isinstance(data.get("params"), dict) else {}
-    _check_param_names(params, ("params",), rep)
+    _check_param_names(params, ("params",), rep, block=False)
     for bname, block in (
         (data.get("blocks") or {}).items() if isinstance(data.get("blocks"), dict) else ()
     ):
         if isinstance(block, dict) and isinstance(block.get("params"), dict):
-            _check_param_names(block["params"], ("blocks", bname, "params"), rep)
+            _check_param_names(block["params"], ("blocks", bname, "params"), rep, block=True)
     for pname, pvalue in (overrides or {}).items():
         if pname not in params:
             rep.add(

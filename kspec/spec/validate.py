@@ -27,7 +27,7 @@ from kspec.schemas.build import (
 )
 from kspec.schemas.catalog import LAYERS
 from kspec.spec.loader import Path
-from kspec.spec.report import Reporter, did_you_mean
+from kspec.spec.report import Reporter, did_you_mean, suggest
 
 # JSON Schema counts 64.0 as an integer; Keras does not (Dense(units=64.0) fails), nor does kspec.
 _types = Draft202012Validator.TYPE_CHECKER.redefine(
@@ -254,20 +254,28 @@ def _report(
     if v == "additionalProperties":
         allowed = [k for k in schema.get("properties", {}) if k not in value]
         extras = [k for k in value if k not in schema.get("properties", {})]
+        required = [k for k in schema.get("required", []) if k not in value]
         for key in extras:
             where = f" for {what}" if what else ""
+            best = suggest(key, allowed)
+            needed = f" (it needs `{best}`)" if best in required else ""
             rep.add(
                 "KS101",
-                f"unknown key `{key}`{where}",
+                f"unknown key `{key}`{where}{needed}",
                 (*path, key),
                 key=True,
                 node=node,
-                hint=did_you_mean(key, allowed)
-                or ("allowed keys: " + ", ".join(sorted(allowed)) if allowed else None),
+                hint=f"did you mean {best!r}?"
+                if best
+                else ("allowed keys: " + ", ".join(sorted(allowed)) if allowed else None),
             )
         return
     if v == "required":
-        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        missing = _missing_key(err)
+        known = schema.get("properties", {})
+        extras = [k for k in err.instance if isinstance(k, str) and k not in known]
+        if "additionalProperties" in schema and any(suggest(k, [missing]) for k in extras):
+            return  # said with the misspelt key (KS101): `unit` for `units`
         rep.add("KS103", f"{what or 'this mapping'} needs `{missing}`", path, node=node)
         return
     if v == "type":
@@ -299,20 +307,21 @@ def _report(
         return
     if v in ("enum", "const"):
         allowed_values = err.validator_value if v == "enum" else [err.validator_value]
-        shown = ", ".join(_describe(a) for a in allowed_values[:40])
-        more = "" if len(allowed_values) <= 40 else f", ... ({len(allowed_values)} in all)"
         hint = (
             did_you_mean(value, [a for a in allowed_values if isinstance(a, str)])
             if isinstance(value, str)
             else None
         )
-        rep.add(
-            "KS104",
-            f"{subject} must be one of {shown}{more}; got {_describe(value)}",
-            path,
-            node=node,
-            hint=hint,
-        )
+        listed = ", ".join(_describe(a) for a in allowed_values)
+        notes: tuple[str, ...] = ()
+        if len(allowed_values) > 8:  # a long list goes to a note, after the suggestion
+            message = (
+                f"{subject}: {_describe(value)} is not one of its {len(allowed_values)} values"
+            )
+            notes = (f"allowed: {listed}",)
+        else:
+            message = f"{subject} must be one of {listed}; got {_describe(value)}"
+        rep.add("KS104", message, path, node=node, hint=hint, notes=notes)
         return
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
@@ -327,6 +336,7 @@ def _report(
         bound = {"minItems": "at least", "maxItems": "at most", "minProperties": "at least"}[v]
         n = err.validator_value
         items = "entries" if v == "minProperties" else "items"
+        items = items if n != 1 else items[:-1] if items == "items" else "entry"
         got = f", got {len(value)}" if isinstance(value, list | dict) else ""
         rep.add("KS109", f"{subject} must have {bound} {n} {items}{got}", path, node=node)
         return
@@ -349,6 +359,11 @@ def _report(
         )
         return
     rep.add("KS104", f"{subject}: {err.message}", path, node=node)
+
+
+def _missing_key(err: jsonschema.ValidationError) -> str:
+    """The key a ``required`` error is about (its message is "'units' is a required ...")."""
+    return str(err.message.split("'")[1] if "'" in err.message else err.message)
 
 
 def _numeric(text: str) -> bool:
