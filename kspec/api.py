@@ -50,13 +50,13 @@ def check_text(text: str | bytes, path: str = "<spec>") -> list[Diagnostic]:
     return diags + analyze(doc)[1]
 
 
-def load(path: str | os.PathLike[str], **params: Any) -> Spec:
+def load(path: str | os.PathLike[str], /, **params: Any) -> Spec:
     """The checked spec at ``path``; raises :class:`KspecError` with every error otherwise."""
     return _analyze(_document(path), params)
 
 
-def loads(text: str, path: str = "<spec>", **params: Any) -> Spec:
-    """The checked spec in YAML ``text``."""
+def loads(text: str, /, path: str = "<spec>", **params: Any) -> Spec:
+    """The checked spec in YAML ``text`` (``path`` names it in diagnostics)."""
     doc, diags = load_text(text, path)
     if doc is None or has_errors(diags):
         raise KspecError(diags)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -99,7 +101,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_ERRORS if has_errors(diags) else EXIT_OK
 
 
+def _existing(path: str) -> str:
+    if not os.path.isfile(path):
+        raise UsageError(f"no such file: {path}")
+    return path
+
+
+def _param_flags(args: argparse.Namespace) -> str:
+    """The ``--param`` options of this command, to repeat them in a message."""
+    flags = []
+    for name, value in args.param or []:
+        text = value if isinstance(value, str) else json.dumps(value)
+        flags.append(f" --param {shlex.quote(f'{name}={text}')}")
+    return "".join(flags)
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
+    _existing(args.spec)
     try:
         source = api.to_source(args.spec, args.target, **_params(args.param))
     except KspecError as exc:
@@ -124,8 +142,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         )
         sys.stdout.writelines(diff)
         print(
-            f"{args.output} is stale: run `kspec compile {args.spec} --target {args.target} "
-            f"-o {args.output}`",
+            f"{args.output} is stale: run `kspec compile {args.spec} --target {args.target}"
+            f"{_param_flags(args)} -o {args.output}`",
             file=sys.stderr,
         )
         return EXIT_ERRORS

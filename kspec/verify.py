@@ -93,7 +93,9 @@ def output_shapes(spec: Spec, model: Any) -> list[tuple[int | None, ...]]:
         symbolic[inp.name] = keras.Input(
             shape=shape, dtype=inp.dtype, batch_size=inp.batch_size, name=inp.name
         )
-    x = next(iter(symbolic.values())) if len(symbolic) == 1 else symbolic
+    # a list in the spec's input order: both targets accept it (Keras matches a *symbolic*
+    # dict to a Functional model's inputs by sorted key, not by name)
+    x = next(iter(symbolic.values())) if len(symbolic) == 1 else list(symbolic.values())
     return [tuple(t.shape) for t in _flat(model(x))]
 
 

@@ -22,7 +22,6 @@ def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lo
     """The functional module for ``spec``."""
     m = lower.Module(spec)
     funcs = {b.name: m.names.fresh(b.name) for b in spec.blocks}
-    m.seal()
     m.start("functional", overrides)
     for block in spec.blocks:
         m.w.blank(2)
@@ -86,11 +85,14 @@ def _body(
     ns: Namespace,
     funcs: dict[str, str],
 ) -> None:
-    """One line per node: ``x = tf.keras.layers.Dense(...)(prev)``; shared layers get a
-    variable of their own so that every use calls the same layer object."""
+    """One line per node: ``x = tf.keras.layers.Dense(...)(prev)``. A shared layer gets a
+    variable of its own, created before its first use (a share may come before its target in
+    the graph's order), so that every use calls the same layer object."""
     w = m.w
     shared = sorted({str(n.target) for n in graph.nodes if n.kind == "share"})
     layer_var = {name: ns.fresh(f"{name}_layer") for name in shared}
+    owners = {n.name: n.layer for n in graph.nodes if n.layer is not None}
+    created: set[str] = set()
     types = lower.layer_types(graph)
     for node in graph.nodes:
         out = local[node.name]
@@ -99,16 +101,14 @@ def _body(
             continue
         owner = lower.layer_owner(node)
         call_args = lower.call_arguments(node, local, args, types.get(owner))
-        if node.kind == "share":
-            w.line(f"{out} = {layer_var[owner]}({call_args})")
-            continue
-        assert node.layer is not None
-        ctor = layer_call(node.layer, [("name", py_str(node.name))], args)
-        if owner in layer_var:
-            w.line(f"{layer_var[owner]} = {ctor}")
-            w.line(f"{out} = {layer_var[owner]}({call_args})")
-        else:
+        ctor = layer_call(owners[owner], [("name", py_str(owner))], args)
+        if owner not in layer_var:
             w.line(f"{out} = {ctor}({call_args})")
+            continue
+        if owner not in created:
+            w.line(f"{layer_var[owner]} = {ctor}")
+            created.add(owner)
+        w.line(f"{out} = {layer_var[owner]}({call_args})")
 
 
 def _block_call(

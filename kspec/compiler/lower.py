@@ -132,29 +132,33 @@ def repeat_range(node: Node, rename: Mapping[str, str]) -> str:
 class Module:
     """One generated module being written: its writer, its module-level names, its blocks.
 
-    A target first takes its module-level names from ``names`` (classes, functions), then calls
-    :meth:`seal`; every function namespace after that avoids them, and each block's params get
-    one mapping to keyword arguments that its definition and all its call sites share.
+    Params get their keyword-argument names first, from the spec alone, so that both targets
+    give a param the same keyword (``lambda`` -> ``lambda_``) and a block's definition and call
+    sites agree. Module-level names (classes, functions) then avoid those keywords, and every
+    function's locals avoid both.
     """
 
     def __init__(self, spec: Spec):
         self.spec = spec
         self.w = Writer()
-        self.names = Namespace()
         self.blocks = {b.name: b for b in spec.blocks}
-        self.block_params: dict[str, dict[str, str]] = {}
+        self.keywords = {id(g): param_keywords(g) for g in (spec.graph, *self._graphs())}
+        self.block_params = {b.name: self.keywords[id(b.graph)] for b in spec.blocks}
+        self._keyword_set = {k for kw in self.keywords.values() for k in kw.values()}
+        self.names = Namespace(self._keyword_set)
 
-    def seal(self) -> None:
-        self.block_params = {b.name: self.param_names(b.graph)[1] for b in self.spec.blocks}
+    def _graphs(self) -> list[Graph]:
+        return [b.graph for b in self.spec.blocks]
 
-    def function_names(self) -> Namespace:
-        """A namespace for a function's locals (module-level names stay visible)."""
-        return Namespace(set(self.names.taken))
+    def function_names(self, params: bool = True) -> Namespace:
+        """A namespace for a function's locals: module-level names stay visible, and so do the
+        params' keywords (unless the function has none, like ``call``)."""
+        taken = set(self.names.taken)
+        return Namespace(taken if params else taken - self._keyword_set)
 
     def param_names(self, graph: Graph) -> tuple[Namespace, dict[str, str]]:
-        """A function namespace with ``graph``'s params as its first arguments."""
-        ns = self.function_names()
-        return ns, {p: ns.fresh(p) for p, _ in graph.params}
+        """A function namespace, and ``graph``'s params as its first (keyword) arguments."""
+        return self.function_names(), self.keywords[id(graph)]
 
     def block_keywords(self, node: Node, rename: Mapping[str, str]) -> list[str]:
         """A block instance's params as keyword arguments of its class or function."""
@@ -176,6 +180,12 @@ class Module:
         filename = f"<kspec {self.spec.source} {target}>"
         check_source(source, filename)
         return Lowered(source, target, class_name, params, filename)
+
+
+def param_keywords(graph: Graph) -> dict[str, str]:
+    """Spec param -> the keyword argument that stands for it in generated code."""
+    ns = Namespace()
+    return {p: ns.fresh(p) for p, _ in graph.params}
 
 
 def layer_types(graph: Graph) -> dict[str, str]:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import linecache
+import re
 import os
 import sys
 import threading
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -115,14 +117,25 @@ def build(lowered: Lowered, spec: Spec | None = None) -> Any:
     names when it names one (Keras quotes layer names in its errors)."""
     module = load_module(lowered)
     try:
-        return deep_call(module.build_model)
+        with warnings.catch_warnings():  # Keras' advice on hand-written layers is noise here
+            warnings.simplefilter("ignore", UserWarning)
+            return deep_call(module.build_model)
     except Exception as exc:  # Keras' own validation: shapes, dtypes, argument values
         raise KspecError([_keras_error(exc, spec)]) from exc
 
 
 def _keras_error(exc: Exception, spec: Spec | None) -> Diagnostic:
-    text = str(exc).strip()
-    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # Keras wraps an error raised inside call() ("Exception encountered when calling X.call().",
+    # "... Error encountered:", "Arguments received by ...") around the original message.
+    useful = [
+        line
+        for line in lines
+        if not line.startswith(("Exception encountered", "Arguments received", "•"))
+        and not line.endswith("Error encountered:")
+    ]
+    first = (useful or lines or [type(exc).__name__])[0]
     message = f"Keras could not build the model: {type(exc).__name__}: {first}"
     path, span, pointer, node = "<spec>", None, "", None
     if spec is not None:

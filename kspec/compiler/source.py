@@ -43,7 +43,7 @@ def literal(value: Any, rename: Mapping[str, str] | None = None) -> str:
         return repr(value)
     if isinstance(value, str):
         return py_str(value)
-    if isinstance(value, tuple):
+    if isinstance(value, tuple | list):
         return "[" + ", ".join(literal(v, rename) for v in value) + "]"
     if isinstance(value, Dict):
         return "{" + ", ".join(f"{py_str(k)}: {literal(v, rename)}" for k, v in value.items) + "}"

@@ -24,7 +24,6 @@ def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lo
     m = lower.Module(spec)
     block_classes = {b.name: m.names.fresh(pascal_case(b.name)) for b in spec.blocks}
     class_name = m.names.fresh(spec.class_name)
-    m.seal()
     gen = _Generator(m, block_classes, py_str(f"kspec.{spec.name}"))
     m.start("subclass", overrides)
     for block in spec.blocks:
@@ -104,7 +103,7 @@ class _Generator:
 
     def _call(self, graph: Graph, layer_attr: dict[str, str], rename: dict[str, str]) -> None:
         w = self.w
-        ns = self.m.function_names()
+        ns = self.m.function_names(params=False)
         local = lower.locals_for(graph, ns)
         w.line("def call(self, inputs):")
         with w.indent():

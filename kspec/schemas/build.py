@@ -83,9 +83,10 @@ def layer_args_schema(name: str, layer: Layer, editor: bool = False) -> Schema:
 
 
 def nested_args_schema(name: str, layer: Layer) -> Schema:
-    """A nested layer (inside a wrapper): no ``name``/``inputs``/``call`` of its own needed."""
+    """A nested layer (inside a wrapper): no ``name``, ``inputs`` or ``call`` of its own (the
+    wrapper names it and calls it)."""
     schema = layer_args_schema(name, layer)
-    props = {k: v for k, v in schema["properties"].items() if k not in ("inputs", "call")}
+    props = {k: v for k, v in schema["properties"].items() if k not in ("name", "inputs", "call")}
     return {**schema, "properties": props, "required": ["type", *layer.required]}
 
 

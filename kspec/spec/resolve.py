@@ -54,7 +54,7 @@ _NODE_STRUCTURAL = ("name", "type", "share", "block", "inputs")
 @dataclass
 class _Ctx:
     rep: Reporter
-    expr_paths: set[Path] = field(default_factory=set)
+    expr_paths: dict[Path, Expr] = field(default_factory=dict)
     failed: set[Path] = field(default_factory=set)  # values whose expression failed (reported)
     imports: tuple[str, ...] = ()
 
@@ -74,7 +74,7 @@ def _symbolic(value: Any, path: Path, ctx: _Ctx) -> Any:
             ctx.failed.add(path)
             return None
         if isinstance(parsed, Expr):
-            ctx.expr_paths.add(path)
+            ctx.expr_paths[path] = parsed
         return parsed
     if isinstance(value, list):
         return [_symbolic(v, (*path, i), ctx) for i, v in enumerate(value)]
@@ -122,8 +122,11 @@ def _evaluate(value: Any, env: Mapping[str, Any], path: Path, ctx: _Ctx) -> Any:
         except ExprError as exc:
             hint = exc.hint
             if exc.code == "KS303":
-                hint = did_you_mean(next(iter(value.names - set(env)), ""), env) or (
-                    "params here: " + (", ".join(env) or "none")
+                unknown = next(iter(value.names - set(env)), "")
+                hint = (
+                    "in expressions write True, False and None (Python's spelling)"
+                    if unknown in ("true", "false", "null")
+                    else did_you_mean(unknown, env) or "params here: " + (", ".join(env) or "none")
                 )
             ctx.rep.add(exc.code, exc.message, path, hint=hint)
             ctx.failed.add(path)
@@ -210,11 +213,13 @@ def _n_outputs(t: str, args: dict[str, Any], call: dict[str, Any]) -> int:
     if layer is None:
         return 1
     if t == "Bidirectional":
+        # merge_mode: null returns the forward and backward outputs separately
+        outputs = 2 if "merge_mode" in args and args["merge_mode"] is None else 1
         inner = args.get("layer")
         if isinstance(inner, dict) and inner.get("return_state") is True:
             inner_layer = LAYERS.get(str(inner.get("type")))
-            return 1 + 2 * (inner_layer.state_outputs if inner_layer else 0)
-        return 1
+            outputs += 2 * (inner_layer.state_outputs if inner_layer else 0)
+        return outputs
     if layer.state_outputs and args.get("return_state") is True:
         return 1 + layer.state_outputs
     if call.get("return_attention_scores") is True:
@@ -229,6 +234,15 @@ def _check_inputs_form(t: str, inputs: Any, path: Path, ctx: _Ctx, name: str | N
         if layer is not None and layer.inputs == "many":
             ctx.rep.add(
                 "KS210", f"{t} merges a list of tensors: give `inputs` as a list", path, node=name
+            )
+        elif layer is not None and layer.inputs == "call" and layer.min_inputs > 1:
+            needed = layer.call_args[: layer.min_inputs]
+            ctx.rep.add(
+                "KS210",
+                f"{t} needs {' and '.join(needed)}: give `inputs` as a mapping",
+                path,
+                node=name,
+                hint=f"e.g. inputs: {{{', '.join(f'{k}: ...' for k in needed)}}}",
             )
         return
     p = (*path, "inputs")
@@ -432,6 +446,7 @@ def _resolve_graph(
         where[inp.name] = (*base[:-1], "inputs")
     n_out: dict[str, int] = {inp.name: 1 for inp in inputs}
     kinds: dict[str, str] = {}
+    types: dict[str, str] = {}  # node -> the layer type it calls (its own, or its share's)
     order: list[str] = []
     generated: dict[str, str] = {}  # instance name of a repeated block -> its node
     for i, node in enumerate(nodes_ev):
@@ -459,6 +474,7 @@ def _resolve_graph(
         kind = "type" if "type" in node else "share" if "share" in node else "block"
         kinds[name] = kind
         if kind == "type":
+            types[name] = str(node["type"])
             n_out[name] = _n_outputs(str(node["type"]), node, node.get("call") or {})
         elif kind == "block":
             sig = blocks.get(str(node.get("block")))
@@ -480,7 +496,6 @@ def _resolve_graph(
         else:
             n_out[name] = 1
     # shares: their target must be an earlier-or-later `type` node of this graph
-    share_type: dict[str, str] = {}
     for i, node in enumerate(nodes_ev):
         if isinstance(node, dict) and "share" in node and isinstance(node.get("name"), str):
             target = node["share"]
@@ -504,7 +519,7 @@ def _resolve_graph(
                 )
             else:
                 t = str(nodes_ev[_index_of(nodes_ev, target)].get("type"))
-                share_type[node["name"]] = t
+                types[node["name"]] = t
                 n_out[node["name"]] = _n_outputs(
                     t, nodes_ev[_index_of(nodes_ev, target)], node.get("call") or {}
                 )
@@ -538,7 +553,7 @@ def _resolve_graph(
                 f"{r.node}[0] .. {r.node}[{count - 1}]",
                 path,
                 node=consumer,
-                hint=f'inside [...] quote it: "{r.node}[0]"',
+                hint=f"refer to one of them, e.g. {r.node}[0] (quoted inside [...] or {{...}})",
             )
         elif r.index is not None and r.index >= count:
             rep.add(
@@ -547,7 +562,7 @@ def _resolve_graph(
                 f"index {r.index} is out of range",
                 path,
                 node=consumer,
-                hint="an LSTM has 3 outputs only with return_state: true" if count == 1 else None,
+                hint=_index_hint(types.get(r.node)),
             )
         return r
 
@@ -709,6 +724,18 @@ def _resolve_graph(
                 hint="remove it, or add it to `outputs`",
             )
     return graph
+
+
+def _index_hint(layer_type: str | None) -> str | None:
+    """Why a node may have fewer outputs than the reference assumes."""
+    layer = LAYERS.get(layer_type or "")
+    if layer is not None and layer.state_outputs:
+        return f"a {layer_type} returns its states too only with return_state: true"
+    if layer_type == "MultiHeadAttention":
+        return (
+            "MultiHeadAttention returns its scores too with call: {return_attention_scores: true}"
+        )
+    return None
 
 
 def _line(rep: Reporter, path: Path) -> int | str:

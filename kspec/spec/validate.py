@@ -98,7 +98,7 @@ def validate(
     ``exprs`` (the resolver's context) tells which paths hold expressions (``expr_paths``) and
     which already failed to evaluate (``failed``: not reported again as a wrong type).
     """
-    expr_paths: set[Path] = getattr(exprs, "expr_paths", set())
+    expr_paths: dict[Path, Any] = getattr(exprs, "expr_paths", {})
     failed: set[Path] = getattr(exprs, "failed", set())
     count = 0
     for sub_kind, sub_value, sub_base in _parts(kind, value, base):
@@ -238,7 +238,7 @@ def _report(
     root: Any,
     base: Path,
     rep: Reporter,
-    expr_paths: set[Path],
+    expr_paths: dict[Path, Any],
     node: str | None,
     what: str,
 ) -> None:
@@ -281,8 +281,14 @@ def _report(
     if v == "type":
         expected = _type_name(err.validator_value)
         if in_expr:
+            source = getattr(expr_paths[path], "source", "")
             if err.validator_value == "integer" and isinstance(value, float):
-                hint = "`/` always gives a float; use `//` for integer division (or int(...))"
+                hint = (
+                    "`/` always gives a float; use `//` for integer division (or int(...))"
+                    if "/" in source
+                    else "the expression's params give a float here; give them integer values "
+                    "(or use int(...))"
+                )
             rep.add(
                 "KS305",
                 f"{subject} must be {expected}, but its expression gives {_describe(value)}",

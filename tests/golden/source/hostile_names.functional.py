@@ -10,45 +10,45 @@ def call(tensors, weights=4, model_=1, name=None):
         batch_shape=tensors[1].shape, dtype=tensors[1].dtype, name="output"
     )
     name_ = tf.keras.layers.Dense(units=weights, name="name")(x)
-    self_ = tf.keras.layers.Dense(units=weights, name="self")(output)
-    keras = tf.keras.layers.Add(name="keras")([name_, self_])
+    self_2 = tf.keras.layers.Dense(units=weights, name="self")(output)
+    keras = tf.keras.layers.Add(name="keras")([name_, self_2])
     tensors_ = tf.keras.layers.Dense(units=weights * model_, name="tensors")(keras)
     model_2 = tf.keras.Model(inputs=[x, output], outputs=tensors_, name=name)
     return model_2(tensors)
 
 
-def lambda_(tensors, units=4, name=None):
+def lambda_2(tensors, units=4, name=None):
     """Apply the block 'lambda' (a nested functional model)."""
     tensors_ = tf.keras.Input(
         batch_shape=tensors.shape, dtype=tensors.dtype, name="tensors"
     )
     i = tf.keras.layers.Dense(units=units, name="i")(tensors_)
     instance = tf.keras.layers.Dense(units=units, name="instance")(i)
-    model_ = tf.keras.Model(inputs=tensors_, outputs=instance, name=name)
-    return model_(tensors)
+    model_2 = tf.keras.Model(inputs=tensors_, outputs=instance, name=name)
+    return model_2(tensors)
 
 
-def build_model(lambda_2=8, self_=2, layers=4, max_=3, build_model_=1):
+def build_model(lambda_=8, self_=2, layers=4, max_=3, build_model_=1):
     'Tricky """ description \\ with "quotes", # hashes and a line break: it must stay a string.'
     inputs_ = tf.keras.Input(shape=(6,), name="inputs")
     tf_ = tf.keras.Input(shape=(6,), name="tf")
-    x_layer = tf.keras.layers.Dense(units=lambda_2, name="x")
+    x_layer = tf.keras.layers.Dense(units=lambda_, name="x")
     x = x_layer(inputs_)
-    keras = tf.keras.layers.Dense(units=lambda_2, name="keras")(tf_)
+    keras = tf.keras.layers.Dense(units=lambda_, name="keras")(tf_)
     layers_ = tf.keras.layers.Concatenate(name="layers")([x, keras])
     output = x_layer(tf_)
-    weights = call(
+    weights_ = call(
         [layers_, output], weights=layers + self_, model_=build_model_, name="weights"
     )
-    name = call([weights, weights], weights=max(layers, max_), name="name")
+    name = call([weights_, weights_], weights=max(layers, max_), name="name")
     i = name
     for i_ in range(1, 3):
-        i = lambda_(i, units=lambda_2 + 1, name="i_" + str(i_))
+        i = lambda_2(i, units=lambda_ + 1, name="i_" + str(i_))
     call_ = tf.keras.layers.Dense(units=2, name="call")(i)
     self_2 = tf.keras.layers.Dense(units=2, name="self")(name)
-    model_ = tf.keras.layers.Add(name="model")([call_, self_2])
+    model_2 = tf.keras.layers.Add(name="model")([call_, self_2])
     return tf.keras.Model(
         inputs=[inputs_, tf_],
-        outputs={"lambda": model_, "build_model": call_},
+        outputs={"lambda": model_2, "build_model": call_},
         name="class",
     )
