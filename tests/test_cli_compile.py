@@ -144,3 +144,27 @@ def test_summary_prints_the_keras_summary(capsys: pytest.CaptureFixture[str]) ->
     assert 'Model: "mnist_mlp"' in out
     assert "hidden1 (Dense)" in out
     assert "Total params: 104,938" in out
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("target", ["functional", "subclass"])
+def test_keras_errors_are_diagnostics(
+    tmp_path: Path, target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A problem only Keras sees (an Add of (None, 4) and (None, 5)): KS902, Keras' own
+    message (not its wrapper's), exit 1, no traceback."""
+    pytest.importorskip("tensorflow")
+    spec = tmp_path / "add.yaml"
+    spec.write_text(
+        "kspec: 1\nname: m\ninputs: {x: {shape: [8]}}\nlayers:\n"
+        "  - {name: a, type: Dense, units: 4}\n"
+        "  - {name: b, type: Dense, units: 5, inputs: x}\n"
+        "  - {name: c, type: Add, inputs: [a, b]}\noutputs: c\n"
+    )
+    assert main(["summary", str(spec), "--target", target]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "error[KS902]: Keras could not build the model: ValueError: Inputs have incompatible "
+        "shapes. Received shapes (4,) and (5,)" in err
+    )
+    assert "Traceback" not in err

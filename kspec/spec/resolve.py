@@ -730,7 +730,7 @@ def _index_hint(layer_type: str | None) -> str | None:
     """Why a node may have fewer outputs than the reference assumes."""
     layer = LAYERS.get(layer_type or "")
     if layer is not None and layer.state_outputs:
-        return f"a {layer_type} returns its states too only with return_state: true"
+        return f"{layer_type} returns its states too only with return_state: true"
     if layer_type == "MultiHeadAttention":
         return (
             "MultiHeadAttention returns its scores too with call: {return_attention_scores: true}"
