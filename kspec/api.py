@@ -100,12 +100,18 @@ def to_source(
 
 
 def build_model(
-    spec: str | os.PathLike[str] | Spec, target: Target = "functional", **params: Any
+    spec: str | os.PathLike[str] | Spec,
+    /,
+    target: Target = "functional",
+    *,
+    allow_imports: tuple[str, ...] | list[str] = (),
+    **params: Any,
 ) -> Any:
     """A built ``keras.Model`` for ``spec``: ``functional`` (Functional API) or ``subclass``
     (an instance of the generated ``tf.keras.Model`` subclass, called once on symbolic inputs).
-    Both run the exact source ``to_source`` returns. Needs the ``tensorflow`` extra."""
+    Both run the exact source ``to_source`` returns. Custom layer modules (``imports:``) are
+    imported only if listed in ``allow_imports``. Needs the ``tensorflow`` extra."""
     from kspec.compiler import runtime
 
     s = _spec(spec, params)
-    return runtime.build(lower(s, target), s)
+    return runtime.build(lower(s, target), s, allow_imports)

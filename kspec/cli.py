@@ -157,7 +157,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     try:
-        model = api.build_model(args.spec, args.target, **_params(args.param))
+        model = api.build_model(
+            args.spec, args.target, allow_imports=args.allow_import or (), **_params(args.param)
+        )
     except KspecError as exc:
         _report(exc.diagnostics)
         return EXIT_USAGE if any(d.code == "KS901" for d in exc.diagnostics) else EXIT_ERRORS
@@ -255,6 +257,12 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("spec", metavar="SPEC")
     s.add_argument("--target", "-t", choices=list(api.TARGETS), default="functional")
+    s.add_argument(
+        "--allow-import",
+        action="append",
+        metavar="MODULE",
+        help="allow importing this custom layer module (repeatable)",
+    )
     with_params(s)
     s.set_defaults(func=cmd_summary)
 

@@ -54,4 +54,5 @@ CODES: dict[str, str] = {
     # environment
     "KS901": "TensorFlow is not installed",
     "KS902": "Keras rejected the model",
+    "KS903": "custom layer module not allowed",
 }

@@ -112,14 +112,16 @@ def max_difference(a: Any, b: Any) -> float:
     return max(diffs, default=0.0)
 
 
-def verify(spec: Spec, roundtrip: bool = True) -> Verification:
+def verify(
+    spec: Spec, roundtrip: bool = True, allow_imports: tuple[str, ...] | list[str] = ()
+) -> Verification:
     """Build both targets of ``spec`` and compare them (see the module docstring)."""
     require_tensorflow()
     import keras
 
     result = Verification()
-    functional = build_model(spec, "functional")
-    subclass = build_model(spec, "subclass")
+    functional = build_model(spec, "functional", allow_imports=allow_imports)
+    subclass = build_model(spec, "subclass", allow_imports=allow_imports)
     models = {"functional": functional, "subclass": subclass}
     for target, model in models.items():
         result.params[target] = int(model.count_params())

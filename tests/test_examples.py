@@ -33,6 +33,7 @@ EXPECTED = {
     "blocks": (8_065, [(None, 1)]),
     "hostile_names": (731, [(None, 2), (None, 2)]),
     "deep_residual": (108_081, [(None, 1)]),  # 72 + 1500 * 72 + 9
+    "custom_layer": (162, [(None, 2)]),  # 8*8+8 + the gate's 8*8+8 + 8*2+2
 }
 TARGETS = ("functional", "subclass")
 
@@ -133,12 +134,14 @@ tf_only = pytest.mark.tf
     [p for p in EXAMPLES + GOOD if p.stem != "deep_residual"],
     ids=ids([p for p in EXAMPLES + GOOD if p.stem != "deep_residual"]),
 )
-def test_targets_build_and_agree(path: Path) -> None:
+def test_targets_build_and_agree(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("tensorflow")
     from kspec.verify import verify
 
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "fixtures"))  # custom_layer's module
     params, shapes = EXPECTED[path.stem]
-    result = verify(kspec.load(path))
+    spec = kspec.load(path)
+    result = verify(spec, allow_imports=spec.imports)
     assert result.params == {"functional": params, "subclass": params}
     assert result.shapes == {"functional": shapes, "subclass": shapes}
     assert result.ok, result.problems

@@ -489,7 +489,7 @@ kspec knows"), or a custom layer (`module.Class`) whose module is not listed und
         ),
     ],
     fix="""Correct the type name (it is case-sensitive, as in Keras). For a custom layer, add its
-module to `imports:`; note that custom layers can be checked but not yet built.""",
+module to `imports:` (building the model then needs `--allow-import`, see KS903).""",
 )
 
 E["KS107"] = dict(
@@ -1248,6 +1248,31 @@ instance, project one tensor with a `Dense` layer so that the sizes match). `ksp
 a smaller part of the graph helps to find the layer.""",
 )
 
+E["KS903"] = dict(
+    cause="""The spec names custom layers from a module under `imports:`, and a command that
+builds the model (`kspec summary`, `kspec.build_model`) was not given permission to import that
+module. kspec checks and compiles such a spec without importing anything; running the model
+means running the module's code, which kspec does only when you say so.""",
+    examples=[
+        (
+            "`kspec summary spec.yaml` with a custom layer and no `--allow-import`:",
+            spec("""
+            imports: [mylayers]
+            inputs:
+              x: {shape: [8]}
+            layers:
+              - {name: gate, type: mylayers.Gated, units: 8}
+            outputs: gate
+            """),
+            ["summary", "spec.yaml"],
+            None,
+        )
+    ],
+    fix="""If you trust the module, allow it: `kspec summary spec.yaml --allow-import mylayers`
+(Python: `kspec.build_model(spec, allow_imports=["mylayers"])`). The module must be importable
+(on `PYTHONPATH`).""",
+)
+
 TITLE = """# kspec diagnostics
 
 Every problem kspec reports has a stable code. This page explains each code, in code order:
@@ -1307,7 +1332,7 @@ errors appear as annotations on a pull request's diff. Both are described in
 | KS101–KS109 | the structure of the spec and the layers' arguments (the schema) |
 | KS201–KS215 | names, references and the graph |
 | KS301–KS306 | expressions |
-| KS901–KS902 | the environment and Keras |
+| KS901–KS903 | the environment, Keras, and permissions |
 
 In the examples below each spec is saved as `spec.yaml` and checked with `kspec check spec.yaml`
 unless the example says otherwise.

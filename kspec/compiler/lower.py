@@ -145,7 +145,9 @@ class Module:
         self.keywords = {id(g): param_keywords(g) for g in (spec.graph, *self._graphs())}
         self.block_params = {b.name: self.keywords[id(b.graph)] for b in spec.blocks}
         self._keyword_set = {k for kw in self.keywords.values() for k in kw.values()}
-        self.names = Namespace(self._keyword_set)
+        # the top-level packages of custom layer modules are module-level names too
+        packages = {module.split(".")[0] for module in spec.imports}
+        self.names = Namespace(self._keyword_set | packages)
 
     def _graphs(self) -> list[Graph]:
         return [b.graph for b in self.spec.blocks]
@@ -173,7 +175,11 @@ class Module:
         for line in header(self.spec, target, overrides):
             self.w.line(line)
         self.w.line()
-        self.w.line("import tensorflow as tf")
+        # tensorflow, and the modules of custom layers (kspec never imports those itself),
+        # in the order ruff's isort rules want
+        imports = ["tensorflow as tf", *self.spec.imports]
+        for module in sorted(imports, key=lambda m: (m.lower(), m)):
+            self.w.line(f"import {module}")
 
     def finish(self, target: str, class_name: str | None, params: dict[str, str]) -> Lowered:
         source = self.w.text()

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import linecache
-import re
 import os
+import re
 import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from kspec.compiler.lower import Lowered
@@ -110,11 +110,38 @@ def load_module(lowered: Lowered, name: str | None = None) -> types.ModuleType:
     return module
 
 
-def build(lowered: Lowered, spec: Spec | None = None) -> Any:
+def check_imports(spec: Spec, allowed: Iterable[str]) -> None:
+    """Refuse to run code that imports a module the user has not allowed (KS903)."""
+    allowed = set(allowed)
+    denied = [m for m in spec.imports if m not in allowed]
+    if denied:
+        path = spec.document.path if spec.document is not None else spec.source
+        span = spec.document.span(("imports",)) if spec.document is not None else None
+        flags = " ".join(f"--allow-import {m}" for m in denied)
+        raise KspecError(
+            [
+                Diagnostic(
+                    "KS903",
+                    f"the spec's custom layers come from {', '.join(map(repr, denied))}; "
+                    "kspec imports a module only with your permission",
+                    path=path,
+                    span=span,
+                    pointer="/imports",
+                    hint=f"if you trust the module, pass {flags} "
+                    f"(Python: allow_imports={denied!r})",
+                )
+            ]
+        )
+
+
+def build(lowered: Lowered, spec: Spec | None = None, allow_imports: Iterable[str] = ()) -> Any:
     """The built ``keras.Model`` of generated source (its ``build_model()`` with its defaults).
 
-    An exception from Keras becomes a KS902 diagnostic, placed at the spec node the message
-    names when it names one (Keras quotes layer names in its errors)."""
+    Custom layer modules must be in ``allow_imports``. An exception from Keras becomes a KS902
+    diagnostic, placed at the spec node the message names when it names one (Keras quotes
+    layer names in its errors)."""
+    if spec is not None:
+        check_imports(spec, allow_imports)
     module = load_module(lowered)
     try:
         with warnings.catch_warnings():  # Keras' advice on hand-written layers is noise here

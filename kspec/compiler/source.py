@@ -55,10 +55,13 @@ def literal(value: Any, rename: Mapping[str, str] | None = None) -> str:
 def layer_call(
     layer: LayerSpec, extra: Sequence[tuple[str, str]] = (), rename: Mapping[str, str] | None = None
 ) -> str:
-    """``tf.keras.layers.Dense(units=64, name="dense")`` (one line; ``Writer`` wraps it)."""
+    """``tf.keras.layers.Dense(units=64, name="dense")`` (one line; ``Writer`` wraps it). A
+    custom layer's dotted type (``mylayers.Gated``) is used as written: its module is imported
+    at the top of the generated module, and the type was checked to be a dotted identifier."""
     args = [f"{k}={literal(v, rename)}" for k, v in layer.args]
     args += [f"{k}={v}" for k, v in extra]
-    return f"{LAYERS_MODULE}.{layer.type}({', '.join(args)})"
+    callee = layer.type if "." in layer.type else f"{LAYERS_MODULE}.{layer.type}"
+    return f"{callee}({', '.join(args)})"
 
 
 class Writer:

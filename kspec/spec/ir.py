@@ -79,7 +79,7 @@ class Node:
     block_args: tuple[tuple[str, Value], ...] = ()
     repeat: int | Expr | None = None  # block nodes: None (one instance) or N instances
     call: tuple[tuple[str, Value], ...] = ()
-    n_outputs: int = 1
+    n_outputs: int = 1  # 0: unknown (a custom layer)
     span: Span | None = None
     pointer: str = ""
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import keyword
 import math
 import os
 import re
@@ -175,6 +176,15 @@ def _check_layer_args(
         return False
     if t not in LAYERS:
         if "." in t:
+            if not is_dotted_name(t):
+                ctx.rep.add(
+                    "KS106",
+                    f"custom layer type {t!r} is not a module.ClassName",
+                    (*path, "type"),
+                    node=name,
+                    hint="write the module's dotted name and the class, e.g. mylayers.Gated",
+                )
+                return False
             module = t.rsplit(".", 1)[0]
             if module not in ctx.imports:
                 ctx.rep.add(
@@ -207,11 +217,21 @@ def _check_layer_args(
     return True
 
 
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+
+def is_dotted_name(text: str) -> bool:
+    """``package.module.Name``: identifiers (no keywords) joined by dots. A custom layer's type
+    and an import become code, so nothing else may pass."""
+    return bool(_DOTTED.match(text)) and not any(keyword.iskeyword(p) for p in text.split("."))
+
+
 def _n_outputs(t: str, args: dict[str, Any], call: dict[str, Any]) -> int:
-    """How many tensors a layer call returns (``node[i]`` indexes them)."""
+    """How many tensors a layer call returns (``node[i]`` indexes them); 0 when kspec cannot
+    know (a custom layer: its references are not checked)."""
     layer = LAYERS.get(t)
     if layer is None:
-        return 1
+        return 0 if "." in t else 1
     if t == "Bidirectional":
         # merge_mode: null returns the forward and backward outputs separately
         outputs = 2 if "merge_mode" in args and args["merge_mode"] is None else 1
@@ -546,6 +566,8 @@ def _resolve_graph(
             )
             return None
         count = n_out[r.node]
+        if count == 0:  # a custom layer's outputs are unknown until it is built
+            return r
         if r.index is None and count > 1:
             rep.add(
                 "KS208",
@@ -908,13 +930,17 @@ def analyze(
             hint="write `kspec: 1`",
         )
         return None, rep.diagnostics
-    imports = data.get("imports")
-    ctx = _Ctx(
-        rep,
-        imports=tuple(i for i in imports if isinstance(i, str))
-        if isinstance(imports, list)
-        else (),
-    )
+    raw_imports = data.get("imports")
+    imports: list[Any] = raw_imports if isinstance(raw_imports, list) else []
+    for i, module in enumerate(imports):
+        if isinstance(module, str) and not is_dotted_name(module):
+            rep.add(
+                "KS104",
+                f"import {module!r} is not a module name",
+                ("imports", i),
+                hint="a dotted module name such as mypkg.layers",
+            )
+    ctx = _Ctx(rep, imports=tuple(m for m in imports if isinstance(m, str) and is_dotted_name(m)))
     # 1. expressions
     sym: dict[str, Any] = {}
     for key, value in data.items():
