@@ -105,13 +105,15 @@ def build_model(
     target: Target = "functional",
     *,
     allow_imports: tuple[str, ...] | list[str] = (),
+    compiled: bool = False,
     **params: Any,
 ) -> Any:
     """A built ``keras.Model`` for ``spec``: ``functional`` (Functional API) or ``subclass``
     (an instance of the generated ``tf.keras.Model`` subclass, called once on symbolic inputs).
     Both run the exact source ``to_source`` returns. Custom layer modules (``imports:``) are
-    imported only if listed in ``allow_imports``. Needs the ``tensorflow`` extra."""
+    imported only if listed in ``allow_imports``. With ``compiled=True`` the model is also
+    compiled with the spec's ``compile:`` section. Needs the ``tensorflow`` extra."""
     from kspec.compiler import runtime
 
     s = _spec(spec, params)
-    return runtime.build(lower(s, target), s, allow_imports)
+    return runtime.build(lower(s, target), s, allow_imports, compiled)

@@ -14,7 +14,7 @@ from typing import Any
 from kspec.compiler.naming import Namespace
 from kspec.compiler.source import Writer, check_source, literal, py_str
 from kspec.schemas.catalog import LAYERS
-from kspec.spec.ir import Graph, Input, Node, Ref, Spec
+from kspec.spec.ir import Dict, Graph, Input, Node, Ref, Spec
 
 
 @dataclass
@@ -181,11 +181,43 @@ class Module:
         for module in sorted(imports, key=lambda m: (m.lower(), m)):
             self.w.line(f"import {module}")
 
+    def compile_function(self) -> None:
+        """``compile_model(model)``: the spec's ``compile:`` section, if it has one."""
+        section = self.spec.compile
+        if section is None:
+            return
+        args = []
+        for key, value in section.items:
+            kind = {"optimizer": "optimizers", "loss": "losses", "metrics": "metrics"}.get(key)
+            args.append(f"{key}={compile_value(value, kind)}")
+        w = self.w
+        w.blank(2)
+        w.line("def compile_model(model):")
+        with w.indent():
+            w.line('"""Compile ``model`` as the spec\'s ``compile:`` section says; return it."""')
+            w.line(f"model.compile({', '.join(args)})")
+            w.line("return model")
+
     def finish(self, target: str, class_name: str | None, params: dict[str, str]) -> Lowered:
+        self.compile_function()
         source = self.w.text()
         filename = f"<kspec {self.spec.source} {target}>"
         check_source(source, filename)
         return Lowered(source, target, class_name, params, filename)
+
+
+def compile_value(value: Any, kind: str | None) -> str:
+    """A ``compile:`` value: names stay strings (Keras looks them up), ``{type: Adam, ...}``
+    becomes ``tf.keras.optimizers.Adam(...)``, lists and per-output mappings keep their shape."""
+    if isinstance(value, Dict) and kind is not None:
+        if value.get("type") is not None:
+            args = ", ".join(f"{k}={literal(v)}" for k, v in value.items if k != "type")
+            return f"tf.keras.{kind}.{value.get('type')}({args})"
+        items = ", ".join(f"{py_str(k)}: {compile_value(v, kind)}" for k, v in value.items)
+        return "{" + items + "}"
+    if isinstance(value, tuple) and kind is not None:
+        return "[" + ", ".join(compile_value(v, kind) for v in value) + "]"
+    return literal(value)
 
 
 def param_keywords(graph: Graph) -> dict[str, str]:

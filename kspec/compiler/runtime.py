@@ -134,19 +134,28 @@ def check_imports(spec: Spec, allowed: Iterable[str]) -> None:
         )
 
 
-def build(lowered: Lowered, spec: Spec | None = None, allow_imports: Iterable[str] = ()) -> Any:
+def build(
+    lowered: Lowered,
+    spec: Spec | None = None,
+    allow_imports: Iterable[str] = (),
+    compiled: bool = False,
+) -> Any:
     """The built ``keras.Model`` of generated source (its ``build_model()`` with its defaults).
 
-    Custom layer modules must be in ``allow_imports``. An exception from Keras becomes a KS902
+    Custom layer modules must be in ``allow_imports``. ``compiled``: also run the module's
+    ``compile_model`` (the spec's ``compile:`` section). An exception from Keras becomes a KS902
     diagnostic, placed at the spec node the message names when it names one (Keras quotes
     layer names in its errors)."""
     if spec is not None:
         check_imports(spec, allow_imports)
+    if compiled and spec is not None and spec.compile is None:
+        raise ValueError(f"{spec.source} has no compile: section to compile the model with")
     module = load_module(lowered)
     try:
         with warnings.catch_warnings():  # Keras' advice on hand-written layers is noise here
             warnings.simplefilter("ignore", UserWarning)
-            return deep_call(module.build_model)
+            model = deep_call(module.build_model)
+            return module.compile_model(model) if compiled else model
     except Exception as exc:  # Keras' own validation: shapes, dtypes, argument values
         raise KspecError([_keras_error(exc, spec)]) from exc
 

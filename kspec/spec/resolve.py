@@ -879,6 +879,35 @@ def _inputs(raw: Any, sym: Any) -> tuple[Input, ...]:
     return tuple(out)
 
 
+def _check_compile(section: dict[str, Any], rep: Reporter) -> None:
+    """``{type: Name, ...}`` entries of ``compile:`` become ``tf.keras.<kind>.Name(...)`` in
+    generated code: their type and argument names must be identifiers."""
+
+    def entry(value: Any, path: Path) -> None:
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                entry(item, (*path, i))
+        elif isinstance(value, dict) and "type" in value:
+            t = value["type"]
+            if not (isinstance(t, str) and t.isidentifier() and not keyword.iskeyword(t)):
+                rep.add(
+                    "KS104",
+                    f"compile type {t!r} is not a class name",
+                    (*path, "type"),
+                    hint="e.g. {type: Adam, learning_rate: 0.001}",
+                )
+            for key in value:
+                if not (key.isidentifier() and not keyword.iskeyword(key)):
+                    rep.add("KS104", f"{key!r} is not an argument name", (*path, key), key=True)
+        elif isinstance(value, dict):  # per-output mapping
+            for key, item in value.items():
+                entry(item, (*path, key))
+
+    for key in ("optimizer", "loss", "metrics"):
+        if key in section:
+            entry(section[key], ("compile", key))
+
+
 def _check_param_names(params: dict[str, Any], base: Path, rep: Reporter, block: bool) -> None:
     for pname in params:
         if pname in RESERVED_PARAMS:
@@ -1017,6 +1046,8 @@ def analyze(
         else:
             ev[key] = value
     structure_ok = schema.validate("top", ev, (), rep, ctx, what="the spec") == 0
+    if structure_ok and isinstance(ev.get("compile"), dict):
+        _check_compile(ev["compile"], rep)
     sigs: dict[str, _BlockSig] = {}
     for b, v in (ev.get("blocks") or {}).items() if isinstance(ev.get("blocks"), dict) else ():
         if isinstance(v, dict) and isinstance(v.get("inputs"), list):
@@ -1075,7 +1106,8 @@ def analyze(
         description=str(data.get("description") or ""),
         graph=graph,
         blocks=tuple(blocks),
-        compile=_freeze(sym.get("compile")) if sym.get("compile") is not None else None,
+        # compile: values are fixed when the source is generated (the params in force)
+        compile=_freeze(ev.get("compile")) if ev.get("compile") is not None else None,
         imports=ctx.imports,
         source=os.path.basename(doc.path),
         sha256=hashlib.sha256(text).hexdigest(),

@@ -21,3 +21,11 @@ def build_model(units=256, num_classes=10):
         units=num_classes, activation="softmax", name="probs"
     )(hidden2)
     return tf.keras.Model(inputs=image, outputs=probs, name="mnist_mlp")
+
+
+def compile_model(model):
+    """Compile ``model`` as the spec's ``compile:`` section says; return it."""
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    return model

@@ -46,3 +46,11 @@ def build_model(**params):
     model = MnistMlp(**params)
     model(tf.keras.Input(shape=(28, 28), name="image"))
     return model
+
+
+def compile_model(model):
+    """Compile ``model`` as the spec's ``compile:`` section says; return it."""
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    return model

@@ -39,3 +39,11 @@ def build_model(**params):
     model = FunctionalModel(**params)
     model(tf.keras.Input(shape=(28, 28), name="InputLayer"))
     return model
+
+
+def compile_model(model):
+    """Compile ``model`` as the spec's ``compile:`` section says; return it."""
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    return model

@@ -30,3 +30,16 @@ def build_model(vocab=10000, embed=64, departments=4):
         outputs={"priority": priority, "department": department},
         name="ticket_router",
     )
+
+
+def compile_model(model):
+    """Compile ``model`` as the spec's ``compile:`` section says; return it."""
+    model.compile(
+        optimizer="rmsprop",
+        loss={
+            "priority": "binary_crossentropy",
+            "department": "sparse_categorical_crossentropy",
+        },
+        loss_weights={"priority": 1.0, "department": 0.2},
+    )
+    return model

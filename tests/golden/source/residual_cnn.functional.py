@@ -56,3 +56,13 @@ def build_model(width=32, depth=2, num_classes=10):
     dropout = tf.keras.layers.Dropout(rate=0.2, name="dropout")(pool)
     logits = tf.keras.layers.Dense(units=num_classes, name="logits")(dropout)
     return tf.keras.Model(inputs=image, outputs=logits, name="residual_cnn")
+
+
+def compile_model(model):
+    """Compile ``model`` as the spec's ``compile:`` section says; return it."""
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(learning_rate=0.001),
+        loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model

@@ -125,3 +125,13 @@ def build_model(**params):
     model = ResidualCnn(**params)
     model(tf.keras.Input(shape=(32, 32, 3), name="image"))
     return model
+
+
+def compile_model(model):
+    """Compile ``model`` as the spec's ``compile:`` section says; return it."""
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(learning_rate=0.001),
+        loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
