@@ -12,7 +12,9 @@ import json
 import os
 import shlex
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from kspec import api
@@ -78,7 +80,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     params = _params(args.param)
     diags: list[Diagnostic] = []
     for path in files:
-        diags.extend(api.check(path, params or None, limits))
+        found = api.check(path, params or None, limits)
+        if args.build and not has_errors(found):
+            found += _build_diagnostics(path, params, args)
+        diags.extend(found)
     if args.format == "text":
         _report(diags)
         errors = sum(d.severity == "error" for d in diags)
@@ -116,46 +121,82 @@ def _param_flags(args: argparse.Namespace) -> str:
     return "".join(flags)
 
 
+def _output_path(template: str | None, spec: str, several: bool) -> str | None:
+    """``-o`` for one spec, or a template for several: ``{dir}/{stem}.py``."""
+    if template is None:
+        return None
+    if several and "{stem}" not in template:
+        raise UsageError("with several specs, -o must be a template such as '{dir}/{stem}.py'")
+    path = Path(spec)
+    return template.format(dir=str(path.parent), stem=path.stem, name=path.name)
+
+
+def _build_diagnostics(
+    path: str, params: dict[str, Any], args: argparse.Namespace
+) -> list[Diagnostic]:
+    """``check --build``: build both targets; Keras' objections become diagnostics."""
+    for target in api.TARGETS:
+        try:
+            api.build_model(path, target, allow_imports=args.allow_import or (), **params)
+        except KspecError as exc:
+            if args.traceback and exc.__cause__ is not None:
+                traceback.print_exception(exc.__cause__)
+            return exc.diagnostics  # the other target would say the same
+    return []
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
-    _existing(args.spec)
+    several = len(args.spec) > 1
+    if args.check and not args.output:
+        raise UsageError("--check needs -o FILE: the generated file to compare with")
+    if several and not args.output:
+        raise UsageError("with several specs, give -o a template such as '{dir}/{stem}.py'")
+    status = EXIT_OK
+    for spec in args.spec:
+        _existing(spec)
+        status = max(status, _compile_one(args, spec, _output_path(args.output, spec, several)))
+    return status
+
+
+def _compile_one(args: argparse.Namespace, spec: str, output: str | None) -> int:
     try:
-        source = api.to_source(args.spec, args.target, **_params(args.param))
+        source = api.to_source(spec, args.target, **_params(args.param))
     except KspecError as exc:
         _report(exc.diagnostics)
         return EXIT_ERRORS
     if args.check:
-        if not args.output:
-            raise UsageError("--check needs -o FILE: the generated file to compare with")
+        assert output is not None
         try:
-            with open(args.output, encoding="utf-8") as fh:
+            with open(output, encoding="utf-8") as fh:
                 current = fh.read()
         except FileNotFoundError:
             current = ""
         if current == source:
-            print(f"{args.output} is up to date", file=sys.stderr)
+            print(f"{output} is up to date", file=sys.stderr)
             return EXIT_OK
         diff = difflib.unified_diff(
             current.splitlines(keepends=True),
             source.splitlines(keepends=True),
-            f"{args.output} (on disk)",
-            f"{args.output} (from {args.spec})",
+            f"{output} (on disk)",
+            f"{output} (from {spec})",
         )
         sys.stdout.writelines(diff)
         print(
-            f"{args.output} is stale: run `kspec compile {args.spec} --target {args.target}"
-            f"{_param_flags(args)} -o {args.output}`",
+            f"{output} is stale: run `kspec compile {spec} --target {args.target}"
+            f"{_param_flags(args)} -o {output}`",
             file=sys.stderr,
         )
         return EXIT_ERRORS
-    if args.output:
-        write_atomic(args.output, source)
-        print(f"wrote {args.output} ({args.target} target)", file=sys.stderr)
+    if output:
+        write_atomic(output, source)
+        print(f"wrote {output} ({args.target} target)", file=sys.stderr)
     else:
         sys.stdout.write(source)
     return EXIT_OK
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    _existing(args.spec)
     try:
         model = api.build_model(
             args.spec, args.target, allow_imports=args.allow_import or (), **_params(args.param)
@@ -213,9 +254,27 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders")
     c.add_argument(
         "--format",
-        choices=["text", "json", "github"],
+        choices=["text", "json", "github", "sarif"],
         default="text",
-        help="text (default), json, or github (workflow annotations)",
+        help="text (default), json, github (workflow annotations) or sarif "
+        "(SARIF 2.1.0 for code scanning)",
+    )
+    c.add_argument(
+        "--build",
+        action="store_true",
+        help="also build each clean spec with Keras (both targets) and report what Keras "
+        "rejects, at the node it names (needs TensorFlow)",
+    )
+    c.add_argument(
+        "--allow-import",
+        action="append",
+        metavar="MODULE",
+        help="with --build: allow importing this custom layer module (repeatable)",
+    )
+    c.add_argument(
+        "--traceback",
+        action="store_true",
+        help="with --build: also show Keras' traceback when it rejects a model",
     )
     c.add_argument(
         "--max-bytes",
@@ -233,7 +292,12 @@ def parser() -> argparse.ArgumentParser:
         help="generate Python source for a spec",
         description="Generate the Python source of a spec's model.",
     )
-    k.add_argument("spec", metavar="SPEC")
+    k.add_argument(
+        "spec",
+        metavar="SPEC",
+        nargs="+",
+        help="spec file(s); with several, -o is a template: '{dir}/{stem}.py'",
+    )
     k.add_argument(
         "--target",
         "-t",
@@ -241,7 +305,13 @@ def parser() -> argparse.ArgumentParser:
         default="subclass",
         help="subclass (a tf.keras.Model subclass, default) or functional",
     )
-    k.add_argument("--output", "-o", metavar="FILE", help="write here (atomically), not stdout")
+    k.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write here (atomically), not stdout; {dir}, {stem}, {name} are the "
+        "spec's folder, name without suffix, and file name",
+    )
     k.add_argument(
         "--check",
         action="store_true",

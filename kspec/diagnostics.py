@@ -141,13 +141,74 @@ def render_github(d: Diagnostic) -> str:
     return f"::{kind} {props},title={d.code}::{_gh_escape(message)}"
 
 
+def render_sarif(diagnostics: Sequence[Diagnostic]) -> str:
+    """SARIF 2.1.0, for code-scanning UIs: one run, a rule per code used, a result per
+    diagnostic with its region (1-based lines and columns, end column exclusive as in kspec)."""
+    from kspec import __version__
+    from kspec.codes import CODES
+
+    used = sorted({d.code for d in diagnostics})
+    rules = [
+        {
+            "id": code,
+            "name": "".join(
+                w.capitalize()
+                for w in CODES.get(code, code).replace("-", " ").split()
+                if w.isalnum()
+            ),
+            "shortDescription": {"text": CODES.get(code, code)},
+            "help": {"text": f"See docs/errors.md, section {code}."},
+        }
+        for code in used
+    ]
+    results = []
+    for d in diagnostics:
+        text = d.message + (f" (help: {d.hint})" if d.hint else "")
+        location: dict[str, object] = {
+            "artifactLocation": {"uri": d.path.replace(os.sep, "/")},
+        }
+        if d.span:
+            location["region"] = {
+                "startLine": d.span.line,
+                "startColumn": d.span.column,
+                "endLine": d.span.end_line,
+                "endColumn": d.span.end_column,
+            }
+        results.append(
+            {
+                "ruleId": d.code,
+                "ruleIndex": used.index(d.code),
+                "level": "error" if d.severity == "error" else "warning",
+                "message": {"text": text},
+                "locations": [{"physicalLocation": location}],
+            }
+        )
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "kspec",
+                        "version": __version__,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(sarif, indent=2)
+
+
 def write_report(
     diagnostics: Sequence[Diagnostic],
     sources: dict[str, Sequence[str]],
     fmt: str = "text",
     stream: TextIO | None = None,
 ) -> None:
-    """Write ``diagnostics`` in ``fmt`` (text, json, github) to ``stream``."""
+    """Write ``diagnostics`` in ``fmt`` (text, json, github, sarif) to ``stream``."""
     stream = stream or sys.stdout
     ordered = sorted(diagnostics, key=sort_key)
     if fmt == "json":
@@ -156,6 +217,9 @@ def write_report(
     if fmt == "github":
         for d in ordered:
             stream.write(render_github(d) + "\n")
+        return
+    if fmt == "sarif":
+        stream.write(render_sarif(ordered) + "\n")
         return
     colour = use_colour(stream)
     for d in ordered:
