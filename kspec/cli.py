@@ -208,6 +208,69 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Build, compile (the spec's compile: section or the flags), fit, evaluate."""
+    from kspec import train
+
+    _existing(args.spec)
+    _existing(args.data)
+    try:
+        spec = api.load(args.spec, **_params(args.param))
+        spec = train.with_compile(
+            spec, args.optimizer, args.loss, args.metrics.split(",") if args.metrics else None
+        )
+        results = train.fit(
+            spec,
+            args.data,
+            target=args.target,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            validation_split=args.validation_split,
+            save=args.save,
+            allow_imports=args.allow_import or (),
+            verbose=2 if args.quiet else "auto",
+        )
+    except KspecError as exc:
+        _report(exc.diagnostics)
+        return (
+            EXIT_USAGE
+            if any(d.code in ("KS901", "KS904") for d in exc.diagnostics)
+            else EXIT_ERRORS
+        )
+    print("evaluation on the test arrays:")
+    for key, value in results.items():
+        print(f"  {key}: {value:.5f}")
+    if args.save:
+        print(f"saved the trained model to {args.save}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Build both targets and prove they agree (for a user's own specs, in their CI)."""
+    from kspec.verify import verify
+
+    _existing(args.spec)
+    try:
+        spec = api.load(args.spec, **_params(args.param))
+        result = verify(spec, allow_imports=args.allow_import or ())
+    except KspecError as exc:
+        _report(exc.diagnostics)
+        return EXIT_USAGE if any(d.code == "KS901" for d in exc.diagnostics) else EXIT_ERRORS
+    for target in api.TARGETS:
+        shapes = ", ".join(str(s) for s in result.shapes[target])
+        print(f"{target:>10}: {result.params[target]:,} parameters; outputs {shapes}")
+    print(f"max output difference with shared weights: {result.max_difference:.3g}")
+    if result.roundtrip_difference is not None:
+        print(f"subclass save/load round trip: max difference {result.roundtrip_difference:.3g}")
+    for problem in result.problems:
+        print(f"{args.spec}: error: {problem}", file=sys.stderr)
+    print(
+        "the targets agree" if result.ok else "the targets DISAGREE",
+        file=sys.stderr if not result.ok else sys.stdout,
+    )
+    return EXIT_OK if result.ok else EXIT_ERRORS
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from kspec.schemas.build import published, render
 
@@ -335,6 +398,44 @@ def parser() -> argparse.ArgumentParser:
     )
     with_params(s)
     s.set_defaults(func=cmd_summary)
+
+    f = sub.add_parser(
+        "fit",
+        help="train the model on an .npz data set and evaluate it",
+        description="Build, compile with the spec's compile: section (or the flags), fit on "
+        "x_train/y_train and evaluate on x_test/y_test.",
+    )
+    f.add_argument("spec", metavar="SPEC")
+    f.add_argument(
+        "--data",
+        required=True,
+        metavar="FILE.npz",
+        help="arrays x_train, y_train, x_test, y_test (Keras' MNIST layout)",
+    )
+    f.add_argument("--epochs", type=int, default=3)
+    f.add_argument("--batch-size", type=int, default=32)
+    f.add_argument("--validation-split", type=float, default=0.0, metavar="F")
+    f.add_argument("--save", metavar="MODEL.keras", help="save the trained model (atomically)")
+    f.add_argument("--target", "-t", choices=list(api.TARGETS), default="functional")
+    f.add_argument("--optimizer", help="override compile: optimizer (a Keras name)")
+    f.add_argument("--loss", help="override compile: loss (a Keras name)")
+    f.add_argument("--metrics", help="override compile: metrics, comma-separated")
+    f.add_argument("--quiet", "-q", action="store_true", help="one line per epoch")
+    f.add_argument("--allow-import", action="append", metavar="MODULE")
+    with_params(f)
+    f.set_defaults(func=cmd_fit)
+
+    v = sub.add_parser(
+        "verify",
+        help="build both targets and prove they agree",
+        description="Build the functional and subclass models, compare parameter counts and "
+        "output shapes, outputs with shared weights, and the subclass model's save/load round "
+        "trip. Exit 1 on any difference.",
+    )
+    v.add_argument("spec", metavar="SPEC")
+    v.add_argument("--allow-import", action="append", metavar="MODULE")
+    with_params(v)
+    v.set_defaults(func=cmd_verify)
 
     j = sub.add_parser(
         "schema",

@@ -55,4 +55,5 @@ CODES: dict[str, str] = {
     "KS901": "TensorFlow is not installed",
     "KS902": "Keras rejected the model",
     "KS903": "custom layer module not allowed",
+    "KS904": "training data missing or unreadable",
 }

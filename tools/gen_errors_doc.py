@@ -1273,6 +1273,30 @@ means running the module's code, which kspec does only when you say so.""",
 (on `PYTHONPATH`).""",
 )
 
+E["KS904"] = dict(
+    cause="""`kspec fit` could not use its `--data` file, or has nothing to train with: the file
+is not an .npz, it lacks an array the model needs (`x_train`, `y_train`, `x_test`, `y_test`; with
+several inputs `x_train_<input>`; with named outputs `y_train_<output>`), or the spec has no
+`compile:` section with a loss and none was given with `--loss`. Exit status 2.""",
+    examples=[
+        (
+            "`kspec fit spec.yaml --data data.npz` on a spec without `compile:`:",
+            spec("""
+            inputs:
+              x: {shape: [4]}
+            layers:
+              - {name: out, type: Dense, units: 1}
+            outputs: out
+            """),
+            ["fit", "spec.yaml", "--data", "spec.yaml"],
+            None,
+        )
+    ],
+    fix="""Add a `compile:` section (or pass `--loss`, `--optimizer`, `--metrics`), and save the
+arrays with the names above (`numpy.savez(path, x_train=..., y_train=..., x_test=...,
+y_test=...)`).""",
+)
+
 TITLE = """# kspec diagnostics
 
 Every problem kspec reports has a stable code. This page explains each code, in code order:
@@ -1332,7 +1356,7 @@ errors appear as annotations on a pull request's diff. Both are described in
 | KS101–KS109 | the structure of the spec and the layers' arguments (the schema) |
 | KS201–KS215 | names, references and the graph |
 | KS301–KS306 | expressions |
-| KS901–KS903 | the environment, Keras, and permissions |
+| KS901–KS904 | the environment, Keras, permissions, training data |
 
 In the examples below each spec is saved as `spec.yaml` and checked with `kspec check spec.yaml`
 unless the example says otherwise.
