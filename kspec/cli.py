@@ -271,6 +271,39 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_ERRORS
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    """The model graph as an image (Keras' drawing of the built model, or the spec's own)."""
+    from kspec import plot
+
+    _existing(args.spec)
+    fmt = os.path.splitext(args.output)[1].lstrip(".").lower()
+    if fmt not in plot.FORMATS:
+        raise UsageError(f"-o must end in one of .{', .'.join(plot.FORMATS)}")
+    try:
+        spec = api.load(args.spec, **_params(args.param))
+        static = args.static or not _tensorflow_installed()
+        if static:
+            text = plot.ir_to_dot(
+                spec, plot.static_shapes(spec), args.shapes, args.names, args.rankdir
+            )
+        else:
+            model = api.build_model(spec, "functional", allow_imports=args.allow_import or ())
+            text = plot.keras_dot(model, args.shapes, args.names, args.rankdir)
+        plot.render(text, args.output)
+    except KspecError as exc:
+        _report(exc.diagnostics)
+        return EXIT_USAGE if any(d.code.startswith("KS9") for d in exc.diagnostics) else EXIT_ERRORS
+    how = "from the spec" if static else "from the built model"
+    print(f"wrote {args.output} ({how})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _tensorflow_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorflow") is not None
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from kspec.schemas.build import published, render
 
@@ -424,6 +457,46 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--allow-import", action="append", metavar="MODULE")
     with_params(f)
     f.set_defaults(func=cmd_fit)
+
+    g = sub.add_parser(
+        "plot",
+        help="draw the model graph (png, svg, pdf or dot)",
+        description="Draw the model graph with its layer names and output shapes, like Keras' "
+        "plot_model. Uses the built model when TensorFlow is installed, the spec itself "
+        "(with statically inferred shapes) with --static or without TensorFlow.",
+    )
+    g.add_argument("spec", metavar="SPEC")
+    g.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        metavar="FILE",
+        help="FILE.png, .svg, .pdf (need Graphviz's dot) or .dot",
+    )
+    g.add_argument(
+        "--shapes",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="show output shapes (default: yes)",
+    )
+    g.add_argument(
+        "--names",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="show layer names (default: yes)",
+    )
+    g.add_argument(
+        "--rankdir",
+        choices=["TB", "LR", "BT", "RL"],
+        default="TB",
+        help="direction of the graph (default: TB, top to bottom)",
+    )
+    g.add_argument(
+        "--static", action="store_true", help="draw from the spec, without building the model"
+    )
+    g.add_argument("--allow-import", action="append", metavar="MODULE")
+    with_params(g)
+    g.set_defaults(func=cmd_plot)
 
     v = sub.add_parser(
         "verify",

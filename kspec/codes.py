@@ -56,4 +56,5 @@ CODES: dict[str, str] = {
     "KS902": "Keras rejected the model",
     "KS903": "custom layer module not allowed",
     "KS904": "training data missing or unreadable",
+    "KS905": "Graphviz cannot render the plot",
 }

@@ -1297,6 +1297,14 @@ arrays with the names above (`numpy.savez(path, x_train=..., y_train=..., x_test
 y_test=...)`).""",
 )
 
+E["KS905"] = dict(
+    cause="""`kspec plot -o FILE.png` (or .svg, .pdf) needs Graphviz's `dot` program to draw the
+graph, and it is not installed (or it failed). `.dot` output needs nothing. Exit status 2.""",
+    examples=[],
+    fix="""Install Graphviz (Debian/Ubuntu: `apt-get install graphviz`; macOS: `brew install
+graphviz`; conda: `conda install graphviz`), or write `-o graph.dot` and render it elsewhere.""",
+)
+
 TITLE = """# kspec diagnostics
 
 Every problem kspec reports has a stable code. This page explains each code, in code order:
@@ -1356,7 +1364,7 @@ errors appear as annotations on a pull request's diff. Both are described in
 | KS101–KS109 | the structure of the spec and the layers' arguments (the schema) |
 | KS201–KS215 | names, references and the graph |
 | KS301–KS306 | expressions |
-| KS901–KS904 | the environment, Keras, permissions, training data |
+| KS901–KS905 | the environment, Keras, permissions, data, Graphviz |
 
 In the examples below each spec is saved as `spec.yaml` and checked with `kspec check spec.yaml`
 unless the example says otherwise.
