@@ -57,4 +57,5 @@ CODES: dict[str, str] = {
     "KS903": "custom layer module not allowed",
     "KS904": "training data missing or unreadable",
     "KS905": "Graphviz cannot render the plot",
+    "KS906": "model cannot be imported",
 }

@@ -1305,6 +1305,24 @@ graph, and it is not installed (or it failed). `.dot` output needs nothing. Exit
 graphviz`; conda: `conda install graphviz`), or write `-o graph.dot` and render it elsewhere.""",
 )
 
+E["KS906"] = dict(
+    cause="""`kspec import MODEL` could not turn MODEL into a spec: the .keras file cannot be
+loaded (Keras' safe mode refuses files that carry code), `module:function` cannot be imported
+or called, or the model is not a Functional model (a subclassed model has no graph to read), or
+it nests another model. Exit status 2.""",
+    examples=[
+        (
+            "`kspec import no_such_module:build`:",
+            None,
+            ["import", "no_such_module:build"],
+            None,
+        )
+    ],
+    fix="""Give a `.keras` file saved from a Functional model, or `module:function` where the
+module is importable (on `PYTHONPATH`) and the function returns a Functional model. Rebuild a
+subclassed model with `keras.Input` -> layers -> `keras.Model(inputs, outputs)` first.""",
+)
+
 TITLE = """# kspec diagnostics
 
 Every problem kspec reports has a stable code. This page explains each code, in code order:
@@ -1364,7 +1382,7 @@ errors appear as annotations on a pull request's diff. Both are described in
 | KS101–KS109 | the structure of the spec and the layers' arguments (the schema) |
 | KS201–KS215 | names, references and the graph |
 | KS301–KS306 | expressions |
-| KS901–KS905 | the environment, Keras, permissions, data, Graphviz |
+| KS901–KS906 | the environment, Keras, permissions, data, Graphviz, import |
 
 In the examples below each spec is saved as `spec.yaml` and checked with `kspec check spec.yaml`
 unless the example says otherwise.

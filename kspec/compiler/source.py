@@ -52,13 +52,36 @@ def literal(value: Any, rename: Mapping[str, str] | None = None) -> str:
     raise TypeError(f"cannot emit {type(value).__name__}")
 
 
+# Arguments that take a Keras object, written in a spec as a name or {type: Class, ...args}.
+OBJECT_FAMILIES = {
+    "_initializer": "initializers",
+    "_regularizer": "regularizers",
+    "_constraint": "constraints",
+}
+
+
+def object_family(arg: str) -> str | None:
+    """``kernel_initializer`` -> ``initializers``; None for other arguments."""
+    return next((fam for suffix, fam in OBJECT_FAMILIES.items() if arg.endswith(suffix)), None)
+
+
+def argument(name: str, value: Any, rename: Mapping[str, str] | None = None) -> str:
+    """A layer argument: ``{type: HeNormal, seed: 1}`` for an initializer (regularizer,
+    constraint) becomes ``tf.keras.initializers.HeNormal(seed=1)``; anything else a literal."""
+    family = object_family(name)
+    if family is not None and isinstance(value, Dict) and isinstance(value.get("type"), str):
+        args = ", ".join(f"{k}={literal(v, rename)}" for k, v in value.items if k != "type")
+        return f"tf.keras.{family}.{value.get('type')}({args})"
+    return literal(value, rename)
+
+
 def layer_call(
     layer: LayerSpec, extra: Sequence[tuple[str, str]] = (), rename: Mapping[str, str] | None = None
 ) -> str:
     """``tf.keras.layers.Dense(units=64, name="dense")`` (one line; ``Writer`` wraps it). A
     custom layer's dotted type (``mylayers.Gated``) is used as written: its module is imported
     at the top of the generated module, and the type was checked to be a dotted identifier."""
-    args = [f"{k}={literal(v, rename)}" for k, v in layer.args]
+    args = [f"{k}={argument(k, v, rename)}" for k, v in layer.args]
     args += [f"{k}={v}" for k, v in extra]
     callee = layer.type if "." in layer.type else f"{LAYERS_MODULE}.{layer.type}"
     return f"{callee}({', '.join(args)})"

@@ -208,6 +208,7 @@ def _check_layer_args(
     schema.validate(
         ("nested." if nested else "layer.") + t, node_ev, path, ctx.rep, ctx, node=name, what=label
     )
+    _check_objects(node_ev, path, ctx, name)
     for key, arg_schema in LAYERS[t].args.items():
         inner = node_ev.get(key)
         if arg_schema.get("$kspec") == "nested_layer" and isinstance(inner, dict):
@@ -224,6 +225,34 @@ def is_dotted_name(text: str) -> bool:
     """``package.module.Name``: identifiers (no keywords) joined by dots. A custom layer's type
     and an import become code, so nothing else may pass."""
     return bool(_DOTTED.match(text)) and not any(keyword.iskeyword(p) for p in text.split("."))
+
+
+def _check_objects(node_ev: dict[str, Any], path: Path, ctx: _Ctx, name: str | None) -> None:
+    """``{type: HeNormal, seed: 1}`` for an initializer, regularizer or constraint becomes
+    ``tf.keras.initializers.HeNormal(seed=1)``: its type and argument names must be
+    identifiers."""
+    from kspec.compiler.source import object_family
+
+    for arg, value in node_ev.items():
+        if object_family(arg) is None or not isinstance(value, dict):
+            continue
+        t = value.get("type")
+        if not (isinstance(t, str) and t.isidentifier() and not keyword.iskeyword(t)):
+            ctx.rep.add(
+                "KS104",
+                f"`{arg}` needs `type:` with a class name, e.g. {{type: HeNormal, seed: 1}}",
+                (*path, arg),
+                node=name,
+            )
+        for key in value:
+            if not (isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key)):
+                ctx.rep.add(
+                    "KS104",
+                    f"{key!r} is not an argument name",
+                    (*path, arg, key),
+                    key=True,
+                    node=name,
+                )
 
 
 def _n_outputs(t: str, args: dict[str, Any], call: dict[str, Any]) -> int:
