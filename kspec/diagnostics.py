@@ -100,7 +100,10 @@ def _paint(text: str, code: str, colour: bool) -> str:
 def render_text(d: Diagnostic, source_lines: Sequence[str] | None, colour: bool = False) -> str:
     """``path:line:col: error[KS101]: message``, the source line, a caret under the span, hints."""
     sev = _paint(f"{d.severity}[{d.code}]", "1;31" if d.severity == "error" else "1;33", colour)
-    out = [f"{d.path}:{d.line}:{d.column}: {sev}: {d.message}"]
+    if d.span is None and d.path == "<spec>":  # not about a file (e.g. TensorFlow missing)
+        out = [f"kspec: {sev}: {d.message}"]
+    else:
+        out = [f"{d.path}:{d.line}:{d.column}: {sev}: {d.message}"]
     if d.span and source_lines and 0 < d.span.line <= len(source_lines):
         text = source_lines[d.span.line - 1].rstrip("\r\n")
         shown = text.expandtabs(1)[:200]
