@@ -44,6 +44,16 @@ CODES: dict[str, str] = {
     "KS213": "unknown block param",
     "KS214": "node not used by any output",
     "KS215": "unknown param override",
+    # shapes (static inference, no TensorFlow)
+    "KS401": "incompatible input shapes",
+    "KS402": "input has the wrong rank for the layer",
+    "KS403": "size must be known statically",
+    "KS404": "output size would be zero or negative",
+    "KS405": "sizes along the merge axes differ",
+    "KS406": "axis out of range",
+    "KS407": "reshape changes the number of elements",
+    "KS408": "channels not divisible by groups",
+    "KS409": "shared layer called on an incompatible shape",
     # expressions
     "KS301": "invalid expression syntax",
     "KS302": "construct not allowed in expressions",

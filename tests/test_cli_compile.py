@@ -151,20 +151,19 @@ def test_summary_prints_the_keras_summary(capsys: pytest.CaptureFixture[str]) ->
 def test_keras_errors_are_diagnostics(
     tmp_path: Path, target: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A problem only Keras sees (an Add of (None, 4) and (None, 5)): KS902, Keras' own
+    """A problem only Keras sees (Conv1D with strides and dilation): KS902, Keras' own
     message (not its wrapper's), exit 1, no traceback."""
     pytest.importorskip("tensorflow")
     spec = tmp_path / "add.yaml"
     spec.write_text(
-        "kspec: 1\nname: m\ninputs: {x: {shape: [8]}}\nlayers:\n"
-        "  - {name: a, type: Dense, units: 4}\n"
-        "  - {name: b, type: Dense, units: 5, inputs: x}\n"
-        "  - {name: c, type: Add, inputs: [a, b]}\noutputs: c\n"
+        "kspec: 1\nname: m\ninputs: {x: {shape: [32, 4]}}\nlayers:\n"
+        "  - {name: conv, type: Conv1D, filters: 8, kernel_size: 3, strides: 2, "
+        "dilation_rate: 2}\noutputs: conv\n"
     )
     assert main(["summary", str(spec), "--target", target]) == 1
     err = capsys.readouterr().err
     assert (
-        "error[KS902]: Keras could not build the model: ValueError: Inputs have incompatible "
-        "shapes. Received shapes (4,) and (5,)" in err
+        "error[KS902]: Keras could not build the model: ValueError: `strides > 1` not "
+        "supported in conjunction with `dilation_rate > 1`" in err
     )
     assert "Traceback" not in err

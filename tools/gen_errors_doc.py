@@ -1223,29 +1223,28 @@ the command line exits with status 2, and the diagnostic is not tied to a spec f
 )
 
 E["KS902"] = dict(
-    cause="""The spec passed kspec's checks, but Keras raised an error while building the model
-(`kspec summary`, `kspec.build_model`): typically shapes that do not fit together, which kspec
-does not check (it does not infer shapes). The message is the first line of Keras' error. When
-that message quotes the name of a spec node, the diagnostic points at that node; otherwise it
-points at the top of the file.""",
+    cause="""The spec passed kspec's checks (static shapes included), but Keras raised an error
+while building the model (`kspec summary`, `kspec check --build`, `kspec.build_model`): an
+argument combination Keras refuses that kspec does not know about. The message is Keras' own.
+When it quotes the name of a spec node, the diagnostic points at that node; otherwise at the
+top of the file.""",
     examples=[
         (
-            "`kspec summary spec.yaml` on two inputs of different sizes added together:",
+            "`kspec check --build spec.yaml` on a Conv1D with both strides and dilation, which "
+            "Keras does not support:",
             spec("""
             inputs:
-              a: {shape: [8]}
-              b: {shape: [4]}
+              x: {shape: [32, 4]}
             layers:
-              - {name: total, type: Add, inputs: [a, b]}
-            outputs: total
+              - {name: conv, type: Conv1D, filters: 8, kernel_size: 3, strides: 2, dilation_rate: 2}
+            outputs: conv
             """),
-            ["summary", "spec.yaml"],
+            ["check", "--build", "spec.yaml"],
             None,
         )
     ],
-    fix="""Read Keras' message and fix the shapes or arguments of the layer it names (for
-instance, project one tensor with a `Dense` layer so that the sizes match). `kspec summary` on
-a smaller part of the graph helps to find the layer.""",
+    fix="""Read Keras' message and fix the arguments of the layer it names. `kspec check --build
+--traceback` shows Keras' traceback too.""",
 )
 
 E["KS903"] = dict(
@@ -1323,6 +1322,67 @@ module is importable (on `PYTHONPATH`) and the function returns a Functional mod
 subclassed model with `keras.Input` -> layers -> `keras.Model(inputs, outputs)` first.""",
 )
 
+def _corpus(name: str) -> str:
+    """A broken spec from tests/specs/shapes/, without its `# expect:` header lines."""
+    path = os.path.join(ROOT, "tests", "specs", "shapes", name)
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    return "\n".join(line for line in lines if not line.startswith("# expect")) + "\n"
+
+
+_SHAPE_INTRO = """kspec infers every node's output shape from the inputs' shapes and the layers' arguments,
+without TensorFlow, and reports a problem only when it is certain (an unknown size never gives
+an error). The diagnostic points at the node that receives the tensors; inside a block, a note
+names the block instance."""
+
+for _code, _file, _cause, _fix in [
+    ("KS401", "attention_key_value.yaml",
+     "Tensors that a layer combines element by element (Add, Subtract, Multiply, Average, "
+     "Maximum, Minimum), or MultiHeadAttention's value and key, have shapes that do not match "
+     "(a size of 1 broadcasts).",
+     "Give the inputs the same shape, for instance with a Dense or Conv layer that projects one "
+     "of them."),
+    ("KS402", "conv2d_rank2.yaml",
+     "The layer needs an input of another rank: Conv2D and the 2D pooling, padding and "
+     "upsampling layers need (batch, height, width, channels); the 1D ones and the recurrent "
+     "layers (batch, steps, features); Dense at least (batch, features).",
+     "Reshape the tensor first (Reshape, Flatten, or an input shape with the right rank), or "
+     "use the layer of the right dimension."),
+    ("KS403", "nested_block_once.yaml",
+     "A size the layer needs is unknown (null): Dense and convolutions need the last axis "
+     "(features, channels) to build their weights; a stateful RNN needs the batch size.",
+     "Give the size in the input's `shape` (or `batch_size`), or make it known earlier in the "
+     "graph."),
+    ("KS404", "pool_too_small.yaml",
+     "A convolution, pooling or cropping layer would make a spatial size zero or negative: the "
+     "input is smaller than the kernel or pool with padding: valid, or the cropping removes "
+     "more than there is.",
+     "Use padding: same, a smaller kernel, pool or cropping, or a larger input."),
+    ("KS405", "concatenate_mismatch.yaml",
+     "Concatenate needs all axes but `axis` equal; Dot needs the sizes along `axes` equal.",
+     "Make the other axes agree (Reshape, Dense, pooling), or concatenate along another axis."),
+    ("KS406", "concatenate_axis_out_of_range.yaml",
+     "An `axis` (Concatenate, Dot, BatchNormalization, LayerNormalization, PReLU's "
+     "shared_axes) is outside the input's rank.",
+     "Use an axis between -rank and rank - 1 (the batch axis is 0)."),
+    ("KS407", "reshape_size.yaml",
+     "Reshape's target_shape holds a different number of elements than its input (batch axis "
+     "aside).",
+     "Make the product of target_shape equal to the input's, or use -1 for one axis."),
+    ("KS408", "conv_groups.yaml",
+     "A convolution's input channels (or filters) are not divisible by `groups`.",
+     "Choose `groups` dividing both the input channels and `filters`."),
+    ("KS409", "share_mismatch.yaml",
+     "A `share:` node calls a layer on a tensor whose shape differs from the one the layer was "
+     "built for (its weights have a fixed shape).",
+     "Share a layer only between tensors of compatible shapes, or use a new `type:` node."),
+]:
+    E[_code] = dict(
+        cause=_SHAPE_INTRO + "\n\n" + _cause,
+        examples=[("", _corpus(_file), ["check", "spec.yaml"], None)],
+        fix=_fix,
+    )
+
 TITLE = """# kspec diagnostics
 
 Every problem kspec reports has a stable code. This page explains each code, in code order:
@@ -1381,6 +1441,7 @@ errors appear as annotations on a pull request's diff. Both are described in
 | KS000–KS009 | reading the file and YAML |
 | KS101–KS109 | the structure of the spec and the layers' arguments (the schema) |
 | KS201–KS215 | names, references and the graph |
+| KS401–KS409 | shapes (static inference) |
 | KS301–KS306 | expressions |
 | KS901–KS906 | the environment, Keras, permissions, data, Graphviz, import |
 

@@ -29,6 +29,7 @@ from kspec.spec.expressions import Expr, ExprError, evaluate, is_expression, par
 from kspec.spec.ir import Block, Dict, Graph, Input, LayerSpec, Node, NodeInputs, Ref, Spec
 from kspec.spec.loader import Document, Path
 from kspec.spec.report import Reporter, did_you_mean
+from kspec.spec.shapes import infer
 
 SUPPORTED_VERSIONS = (1,)
 
@@ -960,9 +961,10 @@ def _check_param_names(params: dict[str, Any], base: Path, rep: Reporter, block:
 
 
 def analyze(
-    doc: Document, overrides: Mapping[str, Any] | None = None
+    doc: Document, overrides: Mapping[str, Any] | None = None, shapes: bool = True
 ) -> tuple[Spec | None, list[Diagnostic]]:
-    """Check ``doc`` completely. Returns the IR when there are no errors, and all diagnostics."""
+    """Check ``doc`` completely. Returns the IR when there are no errors, and all diagnostics.
+    ``shapes=False`` leaves out static shape inference (for tests that compare it with Keras)."""
     rep = Reporter(doc)
     data = doc.data
     if not isinstance(data, dict):
@@ -1141,6 +1143,10 @@ def analyze(
         source=os.path.basename(doc.path),
         sha256=hashlib.sha256(text).hexdigest(),
     )
+    if shapes:
+        infer(spec, rep)  # static shapes: only definite problems (KS401-KS409)
+        if rep.errors:
+            return None, rep.diagnostics
     return spec, rep.diagnostics
 
 
