@@ -18,6 +18,7 @@ CODES: dict[str, str] = {
     "KS007": "duplicate key",
     "KS008": "mapping key is not a string",
     "KS009": "number kspec cannot accept (ambiguous, too large or not finite)",
+    "KS010": "too many problems to report",
     # schema
     "KS101": "unknown key",
     "KS102": "wrong type",

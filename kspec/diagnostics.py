@@ -46,6 +46,15 @@ class Diagnostic:
     node: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        # a message quotes spec text: keep it one printable line (see ``printable``)
+        for name in ("message", "hint"):
+            value = getattr(self, name)
+            if value is not None and not value.isprintable():
+                object.__setattr__(self, name, printable(value))
+        if not all(n.isprintable() for n in self.notes):
+            object.__setattr__(self, "notes", tuple(printable(n) for n in self.notes))
+
     @property
     def line(self) -> int:
         return self.span.line if self.span else 1
@@ -97,16 +106,31 @@ def _paint(text: str, code: str, colour: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if colour else text
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``): a message quotes spec
+    text, which must not start a new output line (a forged CI annotation) or reach the
+    terminal as an escape sequence."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _source_line(text: str) -> str:
+    """A source line for display: control characters become ``?`` (columns stay in place)."""
+    return "".join(c if c.isprintable() or c == "\t" else "?" for c in text)
+
+
 def render_text(d: Diagnostic, source_lines: Sequence[str] | None, colour: bool = False) -> str:
     """``path:line:col: error[KS101]: message``, the source line, a caret under the span, hints."""
     sev = _paint(f"{d.severity}[{d.code}]", "1;31" if d.severity == "error" else "1;33", colour)
+    message = printable(d.message)
     if d.span is None and d.path == "<spec>":  # not about a file (e.g. TensorFlow missing)
-        out = [f"kspec: {sev}: {d.message}"]
+        out = [f"kspec: {sev}: {message}"]
     else:
-        out = [f"{d.path}:{d.line}:{d.column}: {sev}: {d.message}"]
+        out = [f"{printable(d.path)}:{d.line}:{d.column}: {sev}: {message}"]
     if d.span and source_lines and 0 < d.span.line <= len(source_lines):
         text = source_lines[d.span.line - 1].rstrip("\r\n")
-        shown = text.expandtabs(1)[:200]
+        shown = _source_line(text.expandtabs(1)[:200])
         start = min(d.span.column - 1, len(shown))
         end = d.span.end_column - 1 if d.span.end_line == d.span.line else len(shown)
         width = max(1, min(end, len(shown)) - start)
@@ -116,9 +140,9 @@ def render_text(d: Diagnostic, source_lines: Sequence[str] | None, colour: bool 
             " " * (len(gutter) - 2) + "| " + " " * start + _paint("^" * width, "1;32", colour)
         )
     if d.hint:
-        out.append(f"      = help: {d.hint}")
+        out.append(f"      = help: {printable(d.hint)}")
     for note in d.notes:
-        out.append(f"      = note: {note}")
+        out.append(f"      = note: {printable(note)}")
     return "\n".join(out)
 
 
@@ -137,10 +161,10 @@ def _gh_escape(text: str, prop: bool = False) -> str:
 def render_github(d: Diagnostic) -> str:
     """A GitHub Actions workflow command (an annotation on the pull request's diff)."""
     kind = "error" if d.severity == "error" else "warning"
-    props = f"file={_gh_escape(d.path, True)},line={d.line},col={d.column}"
+    props = f"file={_gh_escape(printable(d.path), True)},line={d.line},col={d.column}"
     if d.span:
         props += f",endLine={d.span.end_line},endColumn={d.span.end_column}"
-    message = d.message + (f" (help: {d.hint})" if d.hint else "")
+    message = printable(d.message + (f" (help: {d.hint})" if d.hint else ""))
     return f"::{kind} {props},title={d.code}::{_gh_escape(message)}"
 
 

@@ -14,6 +14,7 @@ import importlib
 import inspect
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -95,6 +96,7 @@ def _serialized_object(value: dict[str, Any]) -> Any:
 def layer_args(layer: Any) -> dict[str, Any]:
     """The layer's constructor arguments that differ from Keras' defaults."""
     config = layer.get_config()
+    params: Mapping[str, inspect.Parameter]
     try:
         params = inspect.signature(type(layer).__init__).parameters
     except (TypeError, ValueError):  # pragma: no cover

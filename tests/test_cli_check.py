@@ -186,7 +186,7 @@ def test_github_format_warning_and_escaping(capsys: pytest.CaptureFixture[str]) 
     stream = io.StringIO()
     write_report([d], {}, "github", stream)
     assert stream.getvalue() == (
-        "::error file=x%3Ay%2Cz.yaml,line=1,col=1,endLine=1,endColumn=2,title=KS101::a%25b%0Ac\n"
+        "::error file=x%3Ay%2Cz.yaml,line=1,col=1,endLine=1,endColumn=2,title=KS101::a%25b\\nc\n"
     )
 
 

@@ -64,10 +64,7 @@ IMPORTING = settings(PROFILE, deadline=None, max_examples=max(PROFILE.max_exampl
 # Exceptions from known kspec bugs (each has a deterministic, strict-xfail case in the corpus of
 # tests/test_hostile.py and a repro in /tmp/kspec_bugs/): an example that hits one is discarded,
 # so the fuzzers keep looking for new bugs. (exception type, kspec function raising it).
-KNOWN_BUGS: dict[tuple[type[BaseException], str], str] = {
-    (KeyError, "_make_node"): "a node with none of type/share/block: KeyError 'block' "
-    "(tests/hostile/crash_node_without_kind.yaml)",
-}
+KNOWN_BUGS: dict[tuple[type[BaseException], str], str] = {}
 
 
 def _known_bug(exc: BaseException) -> str | None:

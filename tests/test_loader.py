@@ -442,3 +442,20 @@ def test_libyaml_is_used_when_available() -> None:
     if not hasattr(yaml, "CSafeLoader"):
         pytest.skip("PyYAML built without libyaml")
     assert loader._Parser is yaml.CSafeLoader
+
+
+def test_too_many_problems_are_counted_not_listed() -> None:
+    """30,000 wrong entries: the first 500 in file order are described, then one KS010 that
+    says how many more there are (and the check stays fast)."""
+    import kspec
+
+    base = "kspec: 1\nname: demo\ninputs:\n  x: {shape: [8]}\nlayers:\n"
+    base += "  - {name: d, type: Dense, units: 4}\noutputs: d\nblocks:\n"
+    text = base + "".join(f"  k{i}: 1\n" for i in range(30_000))
+    start = time.perf_counter()
+    diags = kspec.check_text(text)
+    assert time.perf_counter() - start < 5
+    assert len(diags) == 501
+    assert [d.line for d in diags[:3]] == [9, 10, 11]
+    assert diags[-1].code == "KS010"
+    assert diags[-1].message == "29,500 more problems not shown (kspec shows the first 500)"

@@ -27,10 +27,10 @@ def test_synthetic_mnist_layout() -> None:
     pytest.importorskip("numpy")
     from kspec.datasets import synthetic_mnist
 
-    (x_train, y_train), (x_test, y_test) = synthetic_mnist(n_train=20, n_test=10)
+    (x_train, y_train), (x_test, _) = synthetic_mnist(n_train=20, n_test=10)
     assert x_train.shape == (20, 28, 28) and x_test.shape == (10, 28, 28)
     assert y_train.shape == (20,) and set(y_train) <= set(range(10))
-    assert 0.0 <= x_train.min() and x_train.max() <= 1.0
+    assert x_train.min() >= 0.0 and x_train.max() <= 1.0
 
 
 @pytest.mark.parametrize("target", ["functional", "subclass"])

@@ -152,8 +152,8 @@ hang. No real spec comes close.""",
 
 E["KS003"] = dict(
     cause="""The file is larger than the limit: 4,194,304 bytes (4 MiB) by default, or the value
-of `kspec check --max-bytes N`. A file with more than 2,000,000 YAML nodes is also KS003
-(`more than 2,000,000 YAML nodes`).""",
+of `kspec check --max-bytes N`. A file with more than 150,000 YAML nodes is also KS003
+(`more than 150,000 YAML nodes`).""",
     examples=[
         (
             "A 101-byte spec checked with `kspec check spec.yaml --max-bytes 100`:",
@@ -1383,6 +1383,14 @@ for _code, _file, _cause, _fix in [
         fix=_fix,
     )
 
+E["KS010"] = dict(
+    cause="""A file has more than 500 problems. kspec shows the first 500 (in file order) and
+this one, which says how many more there are: the rest are usually the same mistake repeated,
+and a hostile file could otherwise make millions of lines of output.""",
+    examples=[],
+    fix="Fix the problems reported, then check again.",
+)
+
 TITLE = """# kspec diagnostics
 
 Every problem kspec reports has a stable code. This page explains each code, in code order:
@@ -1438,7 +1446,7 @@ errors appear as annotations on a pull request's diff. Both are described in
 
 | range | stage |
 |---|---|
-| KS000–KS009 | reading the file and YAML |
+| KS000–KS010 | reading the file and YAML |
 | KS101–KS109 | the structure of the spec and the layers' arguments (the schema) |
 | KS201–KS215 | names, references and the graph |
 | KS401–KS409 | shapes (static inference) |

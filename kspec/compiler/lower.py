@@ -142,11 +142,12 @@ class Module:
         self.spec = spec
         self.w = Writer()
         self.blocks = {b.name: b for b in spec.blocks}
-        self.keywords = {id(g): param_keywords(g) for g in (spec.graph, *self._graphs())}
+        # the top-level packages of custom layer modules are bound by their imports: no param,
+        # class, function or local may take their names
+        packages = {module.split(".")[0] for module in spec.imports}
+        self.keywords = {id(g): param_keywords(g, packages) for g in (spec.graph, *self._graphs())}
         self.block_params = {b.name: self.keywords[id(b.graph)] for b in spec.blocks}
         self._keyword_set = {k for kw in self.keywords.values() for k in kw.values()}
-        # the top-level packages of custom layer modules are module-level names too
-        packages = {module.split(".")[0] for module in spec.imports}
         self.names = Namespace(self._keyword_set | packages)
 
     def _graphs(self) -> list[Graph]:
@@ -220,9 +221,11 @@ def compile_value(value: Any, kind: str | None) -> str:
     return literal(value)
 
 
-def param_keywords(graph: Graph) -> dict[str, str]:
+def param_keywords(
+    graph: Graph, reserved: set[str] | frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Spec param -> the keyword argument that stands for it in generated code."""
-    ns = Namespace()
+    ns = Namespace(reserved)
     return {p: ns.fresh(p) for p, _ in graph.params}
 
 

@@ -10,6 +10,7 @@ not fit is exploded one argument per line with a trailing comma).
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -67,12 +68,25 @@ def object_family(arg: str) -> str | None:
 
 def argument(name: str, value: Any, rename: Mapping[str, str] | None = None) -> str:
     """A layer argument: ``{type: HeNormal, seed: 1}`` for an initializer (regularizer,
-    constraint) becomes ``tf.keras.initializers.HeNormal(seed=1)``; anything else a literal."""
+    constraint) becomes ``tf.keras.initializers.HeNormal(seed=1)`` when ``HeNormal`` is a class
+    of Keras' registry and every argument name an identifier; anything else is data (a
+    ``repr``), never code."""
     family = object_family(name)
-    if family is not None and isinstance(value, Dict) and isinstance(value.get("type"), str):
+    if family is not None and isinstance(value, Dict) and _is_registry_call(family, value):
         args = ", ".join(f"{k}={literal(v, rename)}" for k, v in value.items if k != "type")
         return f"tf.keras.{family}.{value.get('type')}({args})"
     return literal(value, rename)
+
+
+def _is_registry_call(family: str, value: Dict) -> bool:
+    from kspec.schemas.catalog import registry_classes
+
+    t = value.get("type")
+    return (
+        isinstance(t, str)
+        and t in registry_classes(family)
+        and all(k.isidentifier() and not keyword.iskeyword(k) for k, _ in value.items)
+    )
 
 
 def layer_call(

@@ -8,7 +8,7 @@ Two variants come from one description:
   by their values, so ``units: ${units / 4}`` is checked as the float it evaluates to).
 
 Run ``python -m kspec.schemas.build`` to regenerate the published file after editing
-``catalog.py``; tests/test_schema.py fails with that command when the file is stale.
+``refinements.py`` or regenerating ``keras_layers.json`` (``tools/gen_catalog.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kspec.schemas.catalog import LAYERS
+from kspec.schemas.catalog import LAYERS, registry_classes, registry_defs, registry_names
 from kspec.schemas.types import BOOL, DTYPES, POS_INT, STRING, Layer, Schema
 
 SCHEMA_ID = "https://kspec.dev/schemas/kspec-1.schema.json"
@@ -60,7 +60,48 @@ def _with_expr(schema: Schema, editor: bool) -> Schema:
 def _arg(schema: Schema, editor: bool) -> Schema:
     if schema.get("$kspec") == "nested_layer":
         return {"description": schema.get("description", ""), **_ref("nested_layer")}
+    if schema.get("$kspec") == "nested_layers":
+        return {
+            "description": schema.get("description", ""),
+            "type": "array",
+            "items": _ref("nested_layer"),
+            "minItems": 1,
+        }
     return _with_expr(schema, editor)
+
+
+# The ``compile:`` entries: a name Keras' registry accepts, or {type: ClassName, ...arguments}.
+COMPILE_KINDS = {"optimizer": "optimizers", "loss": "losses", "metric": "metrics"}
+
+
+def _compile_defs(editor: bool) -> dict[str, Schema]:
+    out: dict[str, Schema] = {}
+    for kind, registry in COMPILE_KINDS.items():
+        out[f"{kind}_name"] = {
+            "enum": registry_names(registry, compile_names=True),
+            "description": f"The name of a Keras {kind} (keras.{registry}.get accepts it).",
+        }
+        branches: list[Schema] = [
+            {"type": "string", "$ref": f"#/$defs/{kind}_name"},
+            {
+                "type": "object",
+                "properties": {
+                    "type": {
+                        "enum": registry_classes(registry),
+                        "description": f"The {kind} class.",
+                    }
+                },
+                "required": ["type"],
+                "propertyNames": _ref("name"),
+            },
+        ]
+        if editor:
+            branches.append(_ref("expression"))
+        out[kind] = {
+            "description": f"A {kind}: a name, or {{type: ClassName, ...its arguments}}.",
+            "anyOf": branches,
+        }
+    return out
 
 
 def layer_args_schema(name: str, layer: Layer, editor: bool = False) -> Schema:
@@ -68,8 +109,16 @@ def layer_args_schema(name: str, layer: Layer, editor: bool = False) -> Schema:
     props: dict[str, Schema] = {
         "name": {**_ref("name"), "description": "Unique name of the node (the Keras layer name)."},
         "type": {"const": name, "description": layer.doc},
-        "inputs": _ref("node_inputs"),
-        "call": _ref("call"),
+        "inputs": {
+            **_ref("node_inputs"),
+            "description": "The tensor(s) the layer is called on (default: the previous node).",
+        },
+        "call": {
+            **_ref("call"),
+            "description": "Constant keyword arguments of the call: " + ", ".join(layer.call_args)
+            if layer.call_args
+            else "Constant keyword arguments of the call.",
+        },
     }
     for key, schema in {**layer.args, **BASE_ARGS}.items():
         props[key] = _arg(schema, editor)
@@ -183,7 +232,9 @@ def build(editor: bool = True) -> Schema:
         "nested_layer": {
             "type": "object",
             "description": "A layer given as a mapping: {type: LSTM, units: 64, ...}.",
-            "properties": {"type": {"enum": sorted(LAYERS)}},
+            # kspec checks a nested layer's type itself (unknown: KS106 with a suggestion,
+            # refused: KS108 with the reason), then its arguments against its own schema
+            "properties": {"type": {"enum": sorted(LAYERS)} if editor else {"type": "string"}},
             "required": ["type"],
         },
         "node": {
@@ -233,29 +284,40 @@ def build(editor: bool = True) -> Schema:
             "required": ["inputs", "layers", "outputs"],
             "additionalProperties": False,
         },
-        "compile_entry": {
-            "description": "A name, or {type: Name, ...arguments}.",
-            "anyOf": [STRING, {"type": "object", "required": ["type"]}],
-        },
+        **registry_defs(),
+        **_compile_defs(editor),
         "compile": {
             "type": "object",
             "description": "Arguments of model.compile.",
             "properties": {
-                "optimizer": _ref("compile_entry"),
+                "optimizer": {**_ref("optimizer"), "description": "The optimizer."},
                 "loss": {
+                    "description": "The loss: one, a list (one per output), or a mapping "
+                    "output_name -> loss.",
                     "anyOf": [
-                        _ref("compile_entry"),
-                        {"type": "array", "items": _ref("compile_entry")},
-                        {"type": "object", "additionalProperties": _ref("compile_entry")},
+                        _ref("loss"),
+                        {"type": "array", "items": _ref("loss")},
+                        {"type": "object", "additionalProperties": _ref("loss")},
                     ],
                 },
                 "metrics": {
+                    "description": "A list of metrics, or a mapping output_name -> metric(s).",
                     "anyOf": [
-                        {"type": "array", "items": _ref("compile_entry")},
-                        {"type": "object", "additionalProperties": {}},
+                        {"type": "array", "items": _ref("metric")},
+                        {
+                            "type": "object",
+                            "additionalProperties": {
+                                "anyOf": [
+                                    _ref("metric"),
+                                    {"type": "array", "items": _ref("metric")},
+                                ]
+                            },
+                        },
                     ],
                 },
                 "loss_weights": {
+                    "description": "Weights of the outputs' losses: a list, or a mapping "
+                    "output_name -> weight.",
                     "anyOf": [
                         {"type": "array", "items": {"type": "number"}},
                         {"type": "object", "additionalProperties": {"type": "number"}},
@@ -315,7 +377,8 @@ def build(editor: bool = True) -> Schema:
                 "type": "object",
                 "description": "Reusable sub-graphs: name -> block.",
                 "propertyNames": _ref("name"),
-                "additionalProperties": _ref("block"),
+                # kspec checks each block on its own, in file order (validate.py)
+                "additionalProperties": _ref("block") if editor else {},
             },
             "compile": _ref("compile"),
             "imports": {

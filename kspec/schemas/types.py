@@ -51,23 +51,33 @@ def list_of(item: Schema, min_items: int = 0, max_items: int | None = None) -> S
 
 AXIS: Schema = {"anyOf": [INT, list_of(INT, 1)]}
 
-ACTIVATIONS = (
-    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
-    "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
-    "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign",
-    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink",
-    "threshold",
-)  # fmt: skip
-ACTIVATION: Schema = nullable(enum(*ACTIVATIONS))
+# Names from Keras' registries. The name lists and the ``{type: ClassName, ...}`` mappings live
+# in the schema's ``$defs`` (generated from the installed Keras: kspec/schemas/keras_layers.json;
+# catalog.registry_defs() builds them), so every argument refers to them instead of repeating
+# them. ``"type"`` next to each ``$ref`` tells the error reporter which branch a value was meant
+# for (a misspelt name is reported as a misspelt name, not as "not a mapping").
+NULL: Schema = {"type": "null"}
 
-INITIALIZERS = (
-    "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
-    "lecun_normal", "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform",
-    "truncated_normal", "variance_scaling", "zeros",
-)  # fmt: skip
-INITIALIZER: Schema = enum(*INITIALIZERS)
-REGULARIZER: Schema = nullable(enum("l1", "l2", "l1l2", "orthogonal_regularizer"))
-CONSTRAINT: Schema = nullable(enum("max_norm", "min_max_norm", "non_neg", "unit_norm"))
+
+def registry(kind: str, *extra_names: str, null: bool = False, mapping: bool = True) -> Schema:
+    """A name from Keras' ``kind`` registry (``activation``, ``initializer``, ``regularizer``,
+    ``constraint``), or (``mapping``) ``{type: ClassName, ...constructor arguments}``;
+    ``extra_names``: other strings Keras accepts there (a default spelt as a class name)."""
+    branches: list[Schema] = [NULL] if null else []
+    branches.append({"type": "string", "$ref": f"#/$defs/{kind}_name"})
+    if extra_names:
+        branches.append({"type": "string", "enum": list(extra_names)})
+    if mapping:
+        branches.append({"type": "object", "$ref": f"#/$defs/{kind}"})
+    return {"anyOf": branches}
+
+
+# Keras' activations are functions: a name only (activations with parameters are layers:
+# LeakyReLU, ELU, ReLU, PReLU, Softmax).
+ACTIVATION: Schema = registry("activation", null=True, mapping=False)
+INITIALIZER: Schema = registry("initializer")
+REGULARIZER: Schema = registry("regularizer", null=True)
+CONSTRAINT: Schema = registry("constraint", null=True)
 PADDING: Schema = enum("valid", "same")
 PADDING_CAUSAL: Schema = enum("valid", "same", "causal")
 DATA_FORMAT: Schema = nullable(enum("channels_last", "channels_first"))
@@ -83,9 +93,13 @@ USE_CUDNN: Schema = enum("auto", True, False)
 # ``[height, width]`` (symmetric), or a pair of pairs ``[[top, bottom], [left, right]]``.
 PAD_CROP_2D: Schema = {"anyOf": [NONNEG_INT, list_of(int_or_tuple(2, minimum=0), 2, 2)]}
 
-# A nested layer (the ``layer`` of Bidirectional or TimeDistributed). build.py replaces this
-# marker with a reference to the node schema of any layer type.
+# A nested layer (the ``layer`` of Bidirectional or TimeDistributed, the ``cell`` of RNN).
+# build.py replaces this marker with a reference to the node schema of any layer type.
 NESTED_LAYER: Schema = {"$kspec": "nested_layer"}
+# A non-empty list of nested layers (Pipeline ``layers``, StackedRNNCells ``cells``).
+NESTED_LAYERS: Schema = {"$kspec": "nested_layers"}
+# Any JSON value (an argument whose type Keras' signature does not tell).
+ANY: Schema = {}
 
 
 def arg(schema: Schema, description: str) -> Schema:
@@ -116,3 +130,35 @@ class Layer:
     max_inputs: int | None = None
     call_args: tuple[str, ...] = ()
     state_outputs: int = 0
+    # Added with the generated catalog (defaults keep older entries valid):
+    # ``call_outputs``: values a call returns when no option adds any (an RNN cell: 2, its
+    # output and its new states); ``cell_states``: for an RNN cell, the state tensors an RNN
+    # over it returns with return_state; ``adapt``: a preprocessing layer whose state normally
+    # comes from ``adapt()``; ``note``: what the docs say about it.
+    call_outputs: int = 1
+    cell_states: int = 0
+    adapt: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Refine:
+    """Hand-written refinements of one generated layer entry (kspec/schemas/refinements.py).
+
+    ``args``: argument name -> schema with description, replacing the schema inferred from the
+    Keras signature (an argument not listed keeps the inferred one). ``doc``, ``required`` and
+    ``call_args`` replace the generated values when given; the other fields are the
+    :class:`Layer` fields of the same names.
+    """
+
+    doc: str | None = None
+    args: dict[str, Schema] = field(default_factory=dict)
+    required: tuple[str, ...] | None = None
+    inputs: Inputs = "one"
+    min_inputs: int = 1
+    max_inputs: int | None = None
+    call_args: tuple[str, ...] | None = None
+    state_outputs: int = 0
+    call_outputs: int = 1
+    cell_states: int = 0
+    note: str = ""

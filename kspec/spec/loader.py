@@ -25,7 +25,7 @@ Path = tuple[str | int, ...]
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 50
-MAX_NODES = 2_000_000
+MAX_NODES = 150_000  # a 10,000-layer spec has about 105,000
 MAX_INT_DIGITS = 19
 
 _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -201,7 +201,6 @@ def _prescan_depth(text: str, limit: int) -> tuple[int, int, str] | None:
 # -- composing -------------------------------------------------------------------------------
 
 
-_FLOW_EXPR = re.compile(r"[\[{,]\s*[^\"'\s]*\$\{|:\s*\$\{[^}\"']*\}\s*[,}\]]")
 _FLOW_INDEX = re.compile(r"[\[,]\s*[A-Za-z_][A-Za-z0-9_]*\[")
 
 
@@ -218,16 +217,46 @@ _CANONICAL = (
 )
 
 
+def _in_flow(line: str, at: int) -> bool:
+    """Whether position ``at`` of ``line`` is inside a flow collection (``{...}``, ``[...]``),
+    roughly: more openings than closings before it. Linear (a hint must not cost more)."""
+    before = line[:at]
+    return before.count("{") + before.count("[") > before.count("}") + before.count("]")
+
+
 def _canonical_problem(problem: str) -> str:
     for pattern, replacement in _CANONICAL:
         problem = pattern.sub(replacement, problem)
     return problem
 
 
-def _yaml_error(path: str, err: yaml.YAMLError, lines: list[str]) -> Diagnostic:
+def _yaml_error(path: str, err: yaml.YAMLError, text: str) -> Diagnostic:
+    lines = text.splitlines()
+    if isinstance(err, yaml.reader.ReaderError):  # a character YAML does not allow
+        before = text[: err.position]
+        line = before.count("\n") + 1
+        column = err.position - (before.rfind("\n") + 1) + 1
+        char = err.character if isinstance(err.character, str) else chr(err.character)
+        return Diagnostic(
+            "KS001",
+            f"invalid YAML: the control character U+{ord(char):04X} is not allowed",
+            hint="remove it; YAML text may hold only printable characters, tabs and line breaks",
+            path=path,
+            span=Span(line, column, line, column + 1),
+        )
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     problem = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
+    if "maximum nesting depth" in problem:  # libyaml's own limit (the pure-Python parser has none)
+        return Diagnostic(
+            "KS002",
+            "nesting is too deep",
+            path=path,
+            span=Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2)
+            if mark
+            else None,
+            hint="a kspec spec needs only a few levels of nesting",
+        )
     line = mark.line + 1 if mark else 1
     column = mark.column + 1 if mark else 1
     problem = _canonical_problem(problem)
@@ -241,12 +270,12 @@ def _yaml_error(path: str, err: yaml.YAMLError, lines: list[str]) -> Diagnostic:
     if "\t" in text[: max(column, 1)] or (text[column - 1 : column] == "\t"):
         message = "invalid YAML: a tab character is used for indentation"
         hint = "YAML allows only spaces for indentation; replace the tabs with spaces"
-    elif "${" in text and ("flow" in (context or "") or _FLOW_EXPR.search(text)):
+    elif "${" in text and ("flow" in (context or "") or _in_flow(text, text.index("${"))):
         hint = (
             "inside [...] or {...} YAML ends a plain value at , { } [ ] so a ${...} expression "
             'must be quoted there: write "${...}"'
         )
-    elif _FLOW_INDEX.search(text):
+    elif _FLOW_INDEX.search(text[:1000]):
         hint = 'inside [...] a node[i] reference must be quoted, e.g. inputs: ["enc[1]", "enc[2]"]'
     return Diagnostic(
         "KS001", message, hint=hint, path=path, span=Span(line, column, line, column + 1)
@@ -323,7 +352,9 @@ _MAP_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _ANCHOR_HINT = "kspec refuses anchors and aliases; repeat the value or use a block"
 
 
-def _compose(text: str, path: str, limits: Limits) -> tuple[Document | None, list[Diagnostic]]:
+def _compose(
+    text: str, path: str, limits: Limits, parser: Any = None
+) -> tuple[Document | None, list[Diagnostic]]:
     """Build plain data from parser events, iteratively, recording every span.
 
     Spans are kept as tuples while composing (a 10,000-layer spec has 100,000 of them) and
@@ -360,7 +391,7 @@ def _compose(text: str, path: str, limits: Limits) -> tuple[Document | None, lis
     skip_classes = (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)
     try:
         event: Any
-        for event in yaml.parse(text, Loader=_Parser):
+        for event in yaml.parse(text, Loader=parser or _Parser):
             count += 1
             cls = type(event)
             if cls in end_classes:
@@ -493,7 +524,12 @@ def _compose(text: str, path: str, limits: Limits) -> tuple[Document | None, lis
                     return None, diags
                 stack.append([value, p if p is not None else ("?",), _NO_KEY, None, {}])
     except yaml.YAMLError as err:
-        return None, [*diags, _yaml_error(path, err, text.splitlines())]
+        if "maximum nesting depth" in str(getattr(err, "problem", "")) and parser is None:
+            # libyaml stops at its own limit (1,000 levels) while scanning ahead; the
+            # pure-Python parser reaches kspec's limit first and says where (it stops there,
+            # so its cost is bounded too)
+            return _compose(text, path, limits, yaml.SafeLoader)
+        return None, [*diags, _yaml_error(path, err, text)]
     if not root or root[0] is None:
         fail(
             "KS001",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import unicodedata
 from collections.abc import Iterable
@@ -9,9 +10,23 @@ from collections.abc import Iterable
 from kspec.diagnostics import Diagnostic, Severity
 from kspec.spec.loader import Document, Path, pointer
 
+# "Did you mean" compares a word with every candidate: with thousands of unknown names in a
+# hostile spec that is quadratic, so each check gets a budget of suggestions.
+SUGGESTION_BUDGET = 200
+_budget: contextvars.ContextVar[int] = contextvars.ContextVar("suggestions", default=0)
+
+
+def reset_suggestions() -> None:
+    _budget.set(SUGGESTION_BUDGET)
+
 
 def suggest(word: str, candidates: Iterable[str]) -> str | None:
-    """The closest candidate to ``word`` (case, Unicode compatibility forms ignored), or None."""
+    """The closest candidate to ``word`` (case, Unicode compatibility forms ignored), or None
+    (also once the check's budget of suggestions is spent)."""
+    left = _budget.get()
+    if left <= 0:
+        return None
+    _budget.set(left - 1)
     pool = list(candidates)
 
     def norm(s: str) -> str:
@@ -32,9 +47,13 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
 class Reporter:
     """Collects diagnostics for ``doc``; ``at(path)`` finds the line and column."""
 
+    MAX_DIAGNOSTICS = 500  # a hostile file can make millions; nobody reads past the first few
+
     def __init__(self, doc: Document):
         self.doc = doc
         self.diagnostics: list[Diagnostic] = []
+        self.unreported = 0  # problems counted but not described (a hostile file's thousands)
+        self.truncated = False  # and some were not even counted
         self._seen: set[tuple[str, str, str]] = set()
 
     def add(
@@ -49,6 +68,9 @@ class Reporter:
         severity: Severity = "error",
         notes: tuple[str, ...] = (),
     ) -> None:
+        if len(self.diagnostics) >= 2 * self.MAX_DIAGNOSTICS:  # found in file order, mostly
+            self.unreported += 1
+            return
         ptr = pointer(path)
         ident = (code, ptr, message)
         if ident in self._seen:  # the same problem seen again (a block checked per instance)
@@ -67,6 +89,23 @@ class Reporter:
                 notes=notes,
             )
         )
+
+    def finish(self) -> list[Diagnostic]:
+        """The diagnostics, in file order, at most ``MAX_DIAGNOSTICS`` of them (then KS010)."""
+        ordered = sorted(self.diagnostics, key=lambda d: (d.line, d.column, d.code))
+        if len(ordered) <= self.MAX_DIAGNOSTICS and not self.unreported:
+            return ordered
+        more = max(0, len(ordered) - self.MAX_DIAGNOSTICS) + self.unreported
+        count = f"at least {more:,}" if self.truncated else f"{more:,}"
+        return [
+            *ordered[: self.MAX_DIAGNOSTICS],
+            Diagnostic(
+                "KS010",
+                f"{count} more problems not shown (kspec shows the first {self.MAX_DIAGNOSTICS})",
+                path=self.doc.path,
+                hint="fix these first, then check again",
+            ),
+        ]
 
     @property
     def errors(self) -> int:

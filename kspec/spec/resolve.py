@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import keyword
 import math
@@ -23,24 +24,16 @@ from typing import Any
 
 from kspec.diagnostics import Diagnostic
 from kspec.schemas.build import NODE_KEYS
-from kspec.schemas.catalog import LAYERS
+from kspec.schemas.catalog import LAYERS, REFUSED, count_outputs
 from kspec.spec import validate as schema
 from kspec.spec.expressions import Expr, ExprError, evaluate, is_expression, parse_value
 from kspec.spec.ir import Block, Dict, Graph, Input, LayerSpec, Node, NodeInputs, Ref, Spec
 from kspec.spec.loader import Document, Path
-from kspec.spec.report import Reporter, did_you_mean
+from kspec.spec.report import Reporter, did_you_mean, reset_suggestions
 from kspec.spec.shapes import infer
 
 SUPPORTED_VERSIONS = (1,)
 
-# Layers that carry code or read files: never available (docs/security.md says why).
-REFUSED: dict[str, str] = {
-    "Lambda": "it runs arbitrary Python code stored in the model",
-    "TFSMLayer": "it loads a TensorFlow SavedModel (code and graphs) from a path",
-    "JaxLayer": "it wraps arbitrary JAX functions",
-    "FlaxLayer": "it wraps arbitrary Flax modules",
-    "TorchModuleWrapper": "it wraps arbitrary PyTorch modules",
-}
 
 # Keyword arguments of keras.Model / Layer constructors: a param with one of these names would
 # change how Keras builds the model (``inputs=`` even makes it a Functional model).
@@ -48,6 +41,13 @@ RESERVED_PARAMS = frozenset(
     {"name", "dtype", "trainable", "autocast", "inputs", "outputs", "input_shape",
      "batch_input_shape", "dynamic"}
 )  # fmt: skip
+
+# Top-level names an `imports:` module may not have: Keras itself (its layers are available by
+# name, and refused ones stay refused), and names the generated module uses or Python provides.
+RESERVED_MODULES = frozenset(
+    {"tf", "tensorflow", "keras", "tf_keras", "kspec", "build_model", "compile_model", "INPUTS"}
+    | set(dir(builtins))
+)
 
 _REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([0-9]{1,6})\])?\Z")
 _NODE_STRUCTURAL = ("name", "type", "share", "block", "inputs")
@@ -186,8 +186,16 @@ def _check_layer_args(
                     hint="write the module's dotted name and the class, e.g. mylayers.Gated",
                 )
                 return False
-            module = t.rsplit(".", 1)[0]
-            if module not in ctx.imports:
+            module, cls = t.rsplit(".", 1)
+            if cls in REFUSED:  # whatever module it comes from (keras.layers.Lambda, ...)
+                ctx.rep.add(
+                    "KS108",
+                    f"layer type {cls} is not available: {REFUSED[cls]}",
+                    (*path, "type"),
+                    node=name,
+                )
+                return False
+            if module not in ctx.imports and module.split(".")[0] not in RESERVED_MODULES:
                 ctx.rep.add(
                     "KS106",
                     f"custom layer type {t!r} comes from module {module!r}, "
@@ -212,10 +220,16 @@ def _check_layer_args(
     _check_objects(node_ev, path, ctx, name)
     for key, arg_schema in LAYERS[t].args.items():
         inner = node_ev.get(key)
-        if arg_schema.get("$kspec") == "nested_layer" and isinstance(inner, dict):
-            inner_type = inner.get("type")
-            if isinstance(inner_type, str):
-                _check_layer_args(inner_type, inner, (*path, key), ctx, name, nested=True)
+        marker = arg_schema.get("$kspec")
+        if marker == "nested_layer" and isinstance(inner, dict):
+            items = [(inner, (*path, key))]
+        elif marker == "nested_layers" and isinstance(inner, list):
+            items = [(v, (*path, key, i)) for i, v in enumerate(inner) if isinstance(v, dict)]
+        else:
+            continue
+        for value, p in items:
+            if isinstance(value.get("type"), str):
+                _check_layer_args(value["type"], value, p, ctx, name, nested=True)
     return True
 
 
@@ -259,22 +273,9 @@ def _check_objects(node_ev: dict[str, Any], path: Path, ctx: _Ctx, name: str | N
 def _n_outputs(t: str, args: dict[str, Any], call: dict[str, Any]) -> int:
     """How many tensors a layer call returns (``node[i]`` indexes them); 0 when kspec cannot
     know (a custom layer: its references are not checked)."""
-    layer = LAYERS.get(t)
-    if layer is None:
+    if t not in LAYERS:
         return 0 if "." in t else 1
-    if t == "Bidirectional":
-        # merge_mode: null returns the forward and backward outputs separately
-        outputs = 2 if "merge_mode" in args and args["merge_mode"] is None else 1
-        inner = args.get("layer")
-        if isinstance(inner, dict) and inner.get("return_state") is True:
-            inner_layer = LAYERS.get(str(inner.get("type")))
-            outputs += 2 * (inner_layer.state_outputs if inner_layer else 0)
-        return outputs
-    if layer.state_outputs and args.get("return_state") is True:
-        return 1 + layer.state_outputs
-    if call.get("return_attention_scores") is True:
-        return 2
-    return 1
+    return count_outputs(t, args, call)
 
 
 def _check_inputs_form(t: str, inputs: Any, path: Path, ctx: _Ctx, name: str | None) -> None:
@@ -504,6 +505,8 @@ def _resolve_graph(
         if not isinstance(node, dict) or not isinstance(node.get("name"), str):
             continue
         name = node["name"]
+        if not any(k in node for k in ("type", "share", "block")):
+            continue  # reported by _check_node (KS103)
         if name in where or name in generated:
             first = where.get(name) or where[generated[name]]
             line = _line(rep, first)
@@ -827,13 +830,11 @@ def _layer_spec(value: dict[str, Any]) -> LayerSpec:
     for key, v in value.items():
         if key in ("name", "type", "inputs", "call"):
             continue
-        if (
-            layer
-            and key in layer.args
-            and layer.args[key].get("$kspec") == "nested_layer"
-            and isinstance(v, dict)
-        ):
+        marker = layer.args[key].get("$kspec") if layer and key in layer.args else None
+        if marker == "nested_layer" and isinstance(v, dict):
             v = _layer_spec(v)
+        elif marker == "nested_layers" and isinstance(v, list):
+            v = tuple(_layer_spec(x) if isinstance(x, dict) else _freeze(x) for x in v)
         args.append((key, _freeze(v)))
     return LayerSpec(t, tuple(args))
 
@@ -966,12 +967,13 @@ def analyze(
     """Check ``doc`` completely. Returns the IR when there are no errors, and all diagnostics.
     ``shapes=False`` leaves out static shape inference (for tests that compare it with Keras)."""
     rep = Reporter(doc)
+    reset_suggestions()
     data = doc.data
     if not isinstance(data, dict):
         rep.add(
             "KS102", "a spec must be a YAML mapping (kspec: 1, name: ..., inputs: ..., ...)", ()
         )
-        return None, rep.diagnostics
+        return None, rep.finish()
     version = data.get("kspec")
     if "kspec" not in data:
         data = {"kspec": 1, **data}  # reported here; the schema need not say it again
@@ -989,7 +991,7 @@ def analyze(
             ("kspec",),
             hint="write `kspec: 1`",
         )
-        return None, rep.diagnostics
+        return None, rep.finish()
     raw_imports = data.get("imports")
     imports: list[Any] = raw_imports if isinstance(raw_imports, list) else []
     for i, module in enumerate(imports):
@@ -1000,7 +1002,23 @@ def analyze(
                 ("imports", i),
                 hint="a dotted module name such as mypkg.layers",
             )
-    ctx = _Ctx(rep, imports=tuple(m for m in imports if isinstance(m, str) and is_dotted_name(m)))
+        elif isinstance(module, str) and module.split(".")[0] in RESERVED_MODULES:
+            rep.add(
+                "KS104",
+                f"imports: {module!r} cannot be a custom layer module",
+                ("imports", i),
+                hint="Keras' own layers are available by name (type: Dense); a custom module "
+                "must not be named like a name the generated code uses (tf, keras, tensorflow, "
+                "build_model, compile_model, Python's builtins)",
+            )
+    ctx = _Ctx(
+        rep,
+        imports=tuple(
+            m
+            for m in imports
+            if isinstance(m, str) and is_dotted_name(m) and m.split(".")[0] not in RESERVED_MODULES
+        ),
+    )
     # 1. expressions
     sym: dict[str, Any] = {}
     for key, value in data.items():
@@ -1077,6 +1095,11 @@ def analyze(
         else:
             ev[key] = value
     structure_ok = schema.validate("top", ev, (), rep, ctx, what="the spec") == 0
+    for bname, block in (
+        (ev.get("blocks") or {}).items() if isinstance(ev.get("blocks"), dict) else ()
+    ):
+        what = f"block {bname!r}"
+        structure_ok &= schema.validate("block", block, ("blocks", bname), rep, ctx, what=what) == 0
     if structure_ok and isinstance(ev.get("compile"), dict):
         _check_compile(ev["compile"], rep)
     sigs: dict[str, _BlockSig] = {}
@@ -1094,7 +1117,7 @@ def analyze(
         _check_node(node, ("layers", i), ctx, sigs)
     _check_blocks(ev, sym, ctx, sigs, env, block_env)
     if not structure_ok:  # references need a sound structure; node-level errors do not stop them
-        return None, rep.diagnostics
+        return None, rep.finish()
     # 4. graphs
     params_t = tuple(params.items())
     inputs = _inputs(ev.get("inputs"), sym.get("inputs"))
@@ -1128,7 +1151,7 @@ def analyze(
     )
     _check_block_recursion(blocks_raw, ctx)
     if graph is None or rep.errors:
-        return None, rep.diagnostics
+        return None, rep.finish()
     text = doc.text.encode("utf-8")
     name = str(data["name"])
     spec = Spec(
@@ -1146,8 +1169,8 @@ def analyze(
     if shapes:
         infer(spec, rep)  # static shapes: only definite problems (KS401-KS409)
         if rep.errors:
-            return None, rep.diagnostics
-    return spec, rep.diagnostics
+            return None, rep.finish()
+    return spec, rep.finish()
 
 
 def _check_blocks(

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterable
 from functools import cache
+from itertools import islice
 from typing import Any
 
 import jsonschema
@@ -104,11 +105,18 @@ def validate(
     for sub_kind, sub_value, sub_base in _parts(kind, value, base):
         errors = _errors(sub_kind, sub_value)
         count += len(errors)
-        for err in errors:
+        if len(errors) > REPORT_LIMIT:  # describe the first ones in file order, count the rest
+            errors = sorted(errors, key=lambda e: _line_of(rep, (*sub_base, *e.absolute_path)))
+            rep.unreported += len(errors) - REPORT_LIMIT
+            rep.truncated |= len(errors) >= ERROR_LIMIT
+        for err in errors[:REPORT_LIMIT]:  # the rest are counted, not described (KS010)
             if (*sub_base, *err.absolute_path) not in failed:
                 _report(err, sub_value, sub_base, rep, expr_paths, node, what)
     return count
 
+
+REPORT_LIMIT = 600  # described per validation: more than a check shows (Reporter.MAX_DIAGNOSTICS)
+ERROR_LIMIT = 2_000  # made per validation; a document with more is reported as "more than"
 
 _NODE_KINDS = ("layer.", "nested.", "share_node", "block_node")
 _PLACEHOLDER = "n"
@@ -162,6 +170,11 @@ _FAST = {
 }
 
 
+def _line_of(rep: Reporter, path: Path) -> tuple[int, int]:
+    span = rep.doc.span(path)
+    return (span.line, span.column) if span else (0, 0)
+
+
 def _errors(kind: str, value: Any) -> list[jsonschema.ValidationError]:
     """The (leaf) errors of ``value`` against ``kind``, memoised by the value's JSON text."""
     fast = _FAST.get(kind)
@@ -170,10 +183,12 @@ def _errors(kind: str, value: Any) -> list[jsonschema.ValidationError]:
     try:
         key = (kind, json.dumps(value, sort_keys=True, allow_nan=False))
     except (TypeError, ValueError):
-        return _leaves(_validator(kind).iter_errors(value))
+        return _leaves(islice(_validator(kind).iter_errors(value), ERROR_LIMIT))
     found = _CACHE.get(key)
     if found is None:
-        found = _leaves(_validator(kind).iter_errors(value))
+        # a hostile document can hold hundreds of thousands of errors: past ERROR_LIMIT
+        # (more than a check ever shows) they are not even made
+        found = _leaves(islice(_validator(kind).iter_errors(value), ERROR_LIMIT))
         if len(_CACHE) < _CACHE_LIMIT:
             _CACHE[key] = found
     return found
