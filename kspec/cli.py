@@ -83,6 +83,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         found = api.check(path, params or None, limits)
         if args.build and not has_errors(found):
             found += _build_diagnostics(path, params, args)
+        if args.shapes and not has_errors(found):
+            _print_shapes(path, params)
         diags.extend(found)
     if args.format == "text":
         _report(diags)
@@ -129,6 +131,29 @@ def _output_path(template: str | None, spec: str, several: bool) -> str | None:
         raise UsageError("with several specs, -o must be a template such as '{dir}/{stem}.py'")
     path = Path(spec)
     return template.format(dir=str(path.parent), stem=path.stem, name=path.name)
+
+
+def _print_shapes(path: str, params: dict[str, Any]) -> None:
+    """``check --shapes``: every node's statically inferred output shape, as a table."""
+    from kspec.spec.shapes import format_shape, infer
+
+    spec = api.load(path, **params)
+    table = infer(spec)
+    rows = [
+        (i.name, "Input", format_shape(table.get((i.name,), [None])[0])) for i in spec.graph.inputs
+    ]
+    for node in spec.graph.nodes:
+        kind = (
+            node.layer.type
+            if node.layer
+            else (f"share of {node.target}" if node.kind == "share" else f"block {node.target}")
+        )
+        shapes = table.get((node.name,)) or [None]
+        rows.append((node.name, kind, ", ".join(format_shape(s) for s in shapes)))
+    width = [max(len(r[k]) for r in rows) for k in range(2)]
+    print(f"{path}:")
+    for name, kind, shape in rows:
+        print(f"  {name:<{width[0]}}  {kind:<{width[1]}}  {shape}")
 
 
 def _build_diagnostics(
@@ -379,6 +404,11 @@ def parser() -> argparse.ArgumentParser:
         default="text",
         help="text (default), json, github (workflow annotations) or sarif "
         "(SARIF 2.1.0 for code scanning)",
+    )
+    c.add_argument(
+        "--shapes",
+        action="store_true",
+        help="also print every node's statically inferred output shape (no TensorFlow)",
     )
     c.add_argument(
         "--build",

@@ -757,7 +757,8 @@ class _Graph:
         return self.draw(st.integers(0, min(n, most) - 1))
 
     def choose(self, items: Sequence[Any]) -> Any:
-        return items[self.draw(st.integers(0, len(items) - 1))]
+        item = items[self.draw(st.integers(0, len(items) - 1))]
+        return list(item) if isinstance(item, list) else item  # never share a list
 
     def chance(self, weight: int = 2) -> bool:
         """True about once in ``weight`` draws (shrinks to False)."""

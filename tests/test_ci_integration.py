@@ -100,3 +100,13 @@ def test_check_build_reports_what_keras_rejects(
     assert "`strides > 1` not supported in conjunction with `dilation_rate > 1`" in err
     assert "Traceback" not in err
     assert err.splitlines()[-1] == "checked 2 files: 1 error in 1 file"
+
+
+def test_check_shapes_prints_the_inferred_shapes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--shapes", "examples/seq2seq.yaml"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "examples/seq2seq.yaml:"
+    rows = {line.split()[0]: line.split(None, 2)[2] for line in lines[1:]}
+    assert rows["enc"] == "(None, None, 32), (None, 32), (None, 32)"  # return_state: 3 outputs
+    assert rows["join"] == "(None, None, 64)"
+    assert rows["head"] == "(None, None, 8)"
