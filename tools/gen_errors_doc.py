@@ -1322,6 +1322,7 @@ module is importable (on `PYTHONPATH`) and the function returns a Functional mod
 subclassed model with `keras.Input` -> layers -> `keras.Model(inputs, outputs)` first.""",
 )
 
+
 def _corpus(name: str) -> str:
     """A broken spec from tests/specs/shapes/, without its `# expect:` header lines."""
     path = os.path.join(ROOT, "tests", "specs", "shapes", name)
@@ -1336,46 +1337,73 @@ an error). The diagnostic points at the node that receives the tensors; inside a
 names the block instance."""
 
 for _code, _file, _cause, _fix in [
-    ("KS401", "attention_key_value.yaml",
-     "Tensors that a layer combines element by element (Add, Subtract, Multiply, Average, "
-     "Maximum, Minimum), or MultiHeadAttention's value and key, have shapes that do not match "
-     "(a size of 1 broadcasts).",
-     "Give the inputs the same shape, for instance with a Dense or Conv layer that projects one "
-     "of them."),
-    ("KS402", "conv2d_rank2.yaml",
-     "The layer needs an input of another rank: Conv2D and the 2D pooling, padding and "
-     "upsampling layers need (batch, height, width, channels); the 1D ones and the recurrent "
-     "layers (batch, steps, features); Dense at least (batch, features).",
-     "Reshape the tensor first (Reshape, Flatten, or an input shape with the right rank), or "
-     "use the layer of the right dimension."),
-    ("KS403", "nested_block_once.yaml",
-     "A size the layer needs is unknown (null): Dense and convolutions need the last axis "
-     "(features, channels) to build their weights; a stateful RNN needs the batch size.",
-     "Give the size in the input's `shape` (or `batch_size`), or make it known earlier in the "
-     "graph."),
-    ("KS404", "pool_too_small.yaml",
-     "A convolution, pooling or cropping layer would make a spatial size zero or negative: the "
-     "input is smaller than the kernel or pool with padding: valid, or the cropping removes "
-     "more than there is.",
-     "Use padding: same, a smaller kernel, pool or cropping, or a larger input."),
-    ("KS405", "concatenate_mismatch.yaml",
-     "Concatenate needs all axes but `axis` equal; Dot needs the sizes along `axes` equal.",
-     "Make the other axes agree (Reshape, Dense, pooling), or concatenate along another axis."),
-    ("KS406", "concatenate_axis_out_of_range.yaml",
-     "An `axis` (Concatenate, Dot, BatchNormalization, LayerNormalization, PReLU's "
-     "shared_axes) is outside the input's rank.",
-     "Use an axis between -rank and rank - 1 (the batch axis is 0)."),
-    ("KS407", "reshape_size.yaml",
-     "Reshape's target_shape holds a different number of elements than its input (batch axis "
-     "aside).",
-     "Make the product of target_shape equal to the input's, or use -1 for one axis."),
-    ("KS408", "conv_groups.yaml",
-     "A convolution's input channels (or filters) are not divisible by `groups`.",
-     "Choose `groups` dividing both the input channels and `filters`."),
-    ("KS409", "share_mismatch.yaml",
-     "A `share:` node calls a layer on a tensor whose shape differs from the one the layer was "
-     "built for (its weights have a fixed shape).",
-     "Share a layer only between tensors of compatible shapes, or use a new `type:` node."),
+    (
+        "KS401",
+        "attention_key_value.yaml",
+        "Tensors that a layer combines element by element (Add, Subtract, Multiply, Average, "
+        "Maximum, Minimum), or MultiHeadAttention's value and key, have shapes that do not match "
+        "(a size of 1 broadcasts).",
+        "Give the inputs the same shape, for instance with a Dense or Conv layer that projects one "
+        "of them.",
+    ),
+    (
+        "KS402",
+        "conv2d_rank2.yaml",
+        "The layer needs an input of another rank: Conv2D and the 2D pooling, padding and "
+        "upsampling layers need (batch, height, width, channels); the 1D ones and the recurrent "
+        "layers (batch, steps, features); Dense at least (batch, features).",
+        "Reshape the tensor first (Reshape, Flatten, or an input shape with the right rank), or "
+        "use the layer of the right dimension.",
+    ),
+    (
+        "KS403",
+        "nested_block_once.yaml",
+        "A size the layer needs is unknown (null): Dense and convolutions need the last axis "
+        "(features, channels) to build their weights; a stateful RNN needs the batch size.",
+        "Give the size in the input's `shape` (or `batch_size`), or make it known earlier in the "
+        "graph.",
+    ),
+    (
+        "KS404",
+        "pool_too_small.yaml",
+        "A convolution, pooling or cropping layer would make a spatial size zero or negative: the "
+        "input is smaller than the kernel or pool with padding: valid, or the cropping removes "
+        "more than there is.",
+        "Use padding: same, a smaller kernel, pool or cropping, or a larger input.",
+    ),
+    (
+        "KS405",
+        "concatenate_mismatch.yaml",
+        "Concatenate needs all axes but `axis` equal; Dot needs the sizes along `axes` equal.",
+        "Make the other axes agree (Reshape, Dense, pooling), or concatenate along another axis.",
+    ),
+    (
+        "KS406",
+        "concatenate_axis_out_of_range.yaml",
+        "An `axis` (Concatenate, Dot, BatchNormalization, LayerNormalization, PReLU's "
+        "shared_axes) is outside the input's rank.",
+        "Use an axis between -rank and rank - 1 (the batch axis is 0).",
+    ),
+    (
+        "KS407",
+        "reshape_size.yaml",
+        "Reshape's target_shape holds a different number of elements than its input (batch axis "
+        "aside).",
+        "Make the product of target_shape equal to the input's, or use -1 for one axis.",
+    ),
+    (
+        "KS408",
+        "conv_groups.yaml",
+        "A convolution's input channels (or filters) are not divisible by `groups`.",
+        "Choose `groups` dividing both the input channels and `filters`.",
+    ),
+    (
+        "KS409",
+        "share_mismatch.yaml",
+        "A `share:` node calls a layer on a tensor whose shape differs from the one the layer was "
+        "built for (its weights have a fixed shape).",
+        "Share a layer only between tensors of compatible shapes, or use a new `type:` node.",
+    ),
 ]:
     E[_code] = dict(
         cause=_SHAPE_INTRO + "\n\n" + _cause,
