@@ -382,6 +382,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"kspec {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    def with_imports(sp: argparse.ArgumentParser, what: str = "") -> None:
+        sp.add_argument(
+            "--allow-import",
+            action="append",
+            metavar="MODULE",
+            help=f"{what}allow importing this custom layer module (repeatable)",
+        )
+
     def with_params(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
             "--param",
@@ -416,12 +424,7 @@ def parser() -> argparse.ArgumentParser:
         help="also build each clean spec with Keras (both targets) and report what Keras "
         "rejects, at the node it names (needs TensorFlow)",
     )
-    c.add_argument(
-        "--allow-import",
-        action="append",
-        metavar="MODULE",
-        help="with --build: allow importing this custom layer module (repeatable)",
-    )
+    with_imports(c, "with --build: ")
     c.add_argument(
         "--traceback",
         action="store_true",
@@ -478,12 +481,7 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("spec", metavar="SPEC")
     s.add_argument("--target", "-t", choices=list(api.TARGETS), default="functional")
-    s.add_argument(
-        "--allow-import",
-        action="append",
-        metavar="MODULE",
-        help="allow importing this custom layer module (repeatable)",
-    )
+    with_imports(s)
     with_params(s)
     s.set_defaults(func=cmd_summary)
 
@@ -509,7 +507,7 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--loss", help="override compile: loss (a Keras name)")
     f.add_argument("--metrics", help="override compile: metrics, comma-separated")
     f.add_argument("--quiet", "-q", action="store_true", help="one line per epoch")
-    f.add_argument("--allow-import", action="append", metavar="MODULE")
+    with_imports(f)
     with_params(f)
     f.set_defaults(func=cmd_fit)
 
@@ -549,7 +547,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--static", action="store_true", help="draw from the spec, without building the model"
     )
-    g.add_argument("--allow-import", action="append", metavar="MODULE")
+    with_imports(g)
     with_params(g)
     g.set_defaults(func=cmd_plot)
 
@@ -573,7 +571,7 @@ def parser() -> argparse.ArgumentParser:
         "trip. Exit 1 on any difference.",
     )
     v.add_argument("spec", metavar="SPEC")
-    v.add_argument("--allow-import", action="append", metavar="MODULE")
+    with_imports(v)
     with_params(v)
     v.set_defaults(func=cmd_verify)
 

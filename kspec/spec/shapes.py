@@ -24,6 +24,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kspec.codes import CODES as ALL_CODES
 from kspec.schemas.catalog import LAYERS
 from kspec.spec.expressions import Expr, ExprError, evaluate
 from kspec.spec.ir import Block, Dict, Graph, LayerSpec, Node, NodeInputs, Ref, Spec
@@ -37,18 +38,8 @@ NodePath = tuple[str, ...]
 #: remaining shapes are left unknown, so a hostile spec (nested repeats) cannot take forever.
 MAX_EVALUATIONS = 50_000
 
-#: The codes this module reports, with their titles (for kspec/codes.py).
-CODES: dict[str, str] = {
-    "KS401": "incompatible input shapes",
-    "KS402": "input has the wrong rank for the layer",
-    "KS403": "size must be known statically",
-    "KS404": "output size would be zero or negative",
-    "KS405": "sizes along the merge axes differ",
-    "KS406": "axis out of range",
-    "KS407": "reshape changes the number of elements",
-    "KS408": "channels not divisible by groups",
-    "KS409": "shared layer called on an incompatible shape",
-}
+#: The codes this module reports (their titles live with every other code in kspec/codes.py).
+CODES: dict[str, str] = {code: title for code, title in ALL_CODES.items() if code.startswith("KS4")}
 
 
 class ShapeError(Exception):
