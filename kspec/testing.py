@@ -1215,6 +1215,8 @@ class _Graph:
             )
 
         others = [t for t in reversed(self.pool) if fits(t)]
+        if not others:  # x itself may not fit (its concatenation axis is too long)
+            return False
         n = self.draw(st.integers(1, 2))
         picked = [x] + [others[self.pick_index(len(others))] for _ in range(n)]
         args = {"axis": axis} if axis != -1 or self.chance(5) else {}
