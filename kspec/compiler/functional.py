@@ -21,7 +21,10 @@ from kspec.spec.ir import Block, Graph, Node, Spec
 def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lowered:
     """The functional module for ``spec``."""
     m = lower.Module(spec)
-    funcs = {b.name: m.names.fresh(b.name) for b in spec.blocks}
+    # a block function takes the Keras name as `name=`: no function may itself be `name`
+    funcs = {
+        b.name: m.names.fresh(b.name if b.name != "name" else "name_block") for b in spec.blocks
+    }
     m.start("functional", overrides)
     for block in spec.blocks:
         m.w.blank(2)

@@ -86,7 +86,8 @@ def call_arguments(
     else:
         layer = LAYERS.get(layer_type or "")
         first = layer.call_args[0] if layer and layer.call_args else None
-        for key, value in ni.refs:
+        # the main input goes first and positionally, whatever the mapping's order
+        for key, value in sorted(ni.refs, key=lambda kv: kv[0] != first):
             text = (
                 "[" + ", ".join(ref_source(r, local) for r in value) + "]"
                 if isinstance(value, tuple)

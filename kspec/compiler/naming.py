@@ -122,7 +122,7 @@ MODEL_ATTRIBUTES = frozenset(
 )
 
 # Names every generated module defines or uses at module level.
-MODULE_NAMES = frozenset({"tf", "build_model", "INPUTS", "annotations"})
+MODULE_NAMES = frozenset({"tf", "build_model", "compile_model", "INPUTS", "annotations"})
 # Names generated functions use as locals or arguments.
 LOCAL_NAMES = frozenset({"self", "inputs", "kwargs", "params", "model", "config", "cls"})
 _UNSAFE = (

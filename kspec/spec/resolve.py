@@ -362,7 +362,17 @@ def _check_call(t: str | None, call: Any, path: Path, ctx: _Ctx, name: str | Non
     if layer is None or not isinstance(call, dict):
         return
     for key in call:
-        if key not in layer.call_args:
+        if key == "training" and key in layer.call_args:
+            ctx.rep.add(
+                "KS104",
+                "`training` cannot be a constant in `call:`: the model's own training flag "
+                "reaches every layer, and the two targets would not agree on which wins",
+                (*path, "call", key),
+                key=True,
+                node=name,
+                hint="remove it; Keras passes training=True in fit and False in predict",
+            )
+        elif key not in layer.call_args:
             ctx.rep.add(
                 "KS211",
                 f"{t} has no call argument `{key}`",
@@ -667,14 +677,10 @@ def _resolve_graph(
         elif isinstance(raw, list):
             rs = [ref(x, (*path, "inputs", j), name) for j, x in enumerate(raw)]
             clean = tuple(r for r in rs if r)
-            ni = (
-                NodeInputs("single", clean)
-                if len(raw) == 1
-                and node.get("type")
-                and LAYERS.get(str(node.get("type")), None) is not None
-                and LAYERS[str(node["type"])].inputs == "one"
-                else NodeInputs("list", clean)
-            )
+            # a list of one for a one-input layer (its own, or the one it shares) is that input
+            layer_type = types.get(name)
+            one = layer_type in LAYERS and LAYERS[layer_type].inputs == "one"
+            ni = NodeInputs("single" if len(raw) == 1 and one else "list", clean)
         elif isinstance(raw, dict):
             pairs: list[tuple[str, Any]] = []
             for key, val in raw.items():
@@ -751,6 +757,10 @@ def _resolve_graph(
     if isinstance(outputs_raw, str):
         form = "single"
         outputs = ref(outputs_raw, (*base[:-1], "outputs"), None)
+    elif isinstance(outputs_raw, list) and len(outputs_raw) == 1:
+        # Keras returns a tensor for a Functional model with outputs=[x]: both targets do
+        form = "single"
+        outputs = ref(outputs_raw[0], (*base[:-1], "outputs", 0), None)
     elif isinstance(outputs_raw, list):
         form = "list"
         outputs = tuple(ref(x, (*base[:-1], "outputs", j), None) for j, x in enumerate(outputs_raw))
