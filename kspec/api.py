@@ -20,7 +20,6 @@ from kspec.spec.resolve import analyze
 
 Target = Literal["functional", "subclass"]
 TARGETS: tuple[Target, ...] = ("functional", "subclass")
-SpecLike = "str | os.PathLike[str] | Spec"
 
 
 def _document(path: str | os.PathLike[str], limits: Limits | None = None) -> Document:

@@ -23,7 +23,8 @@ from typing import Any
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.files import write_atomic
 from kspec.spec.expressions import Expr, evaluate
-from kspec.spec.ir import Graph, Spec
+from kspec.spec.ir import Graph, Spec, instance_names
+from kspec.spec.shapes import infer
 
 FORMATS = ("png", "svg", "pdf", "dot")
 INSTALL_GRAPHVIZ = (
@@ -94,11 +95,7 @@ def ir_to_dot(
                 repeat = (
                     evaluate(node.repeat, env) if isinstance(node.repeat, Expr) else node.repeat
                 )
-                names = (
-                    [node.name]
-                    if repeat is None
-                    else [f"{node.name}_{i}" for i in range(1, int(repeat) + 1)]
-                )
+                names = instance_names(node.name, None if repeat is None else int(repeat))
                 current = sources
                 for inst in names:
                     cluster = _quote("cluster_" + "/".join((*prefix, inst)))
@@ -209,11 +206,6 @@ def render(dot_text: str, output: str) -> None:
             os.unlink(tmp)
 
 
-def static_shapes(spec: Spec) -> dict[tuple[str, ...], list[Any]] | None:
-    """Statically inferred output shapes per node path, when the inference is available."""
-    try:
-        from kspec.spec import shapes as shape_inference
-    except ImportError:  # pragma: no cover
-        return None
-    infer = getattr(shape_inference, "infer", None)
-    return infer(spec) if infer is not None else None
+def static_shapes(spec: Spec) -> dict[tuple[str, ...], list[Any]]:
+    """Statically inferred output shapes per node path."""
+    return dict(infer(spec))

@@ -146,13 +146,13 @@ class Module:
         # the top-level packages of custom layer modules are bound by their imports: no param,
         # class, function or local may take their names
         packages = {module.split(".")[0] for module in spec.imports}
-        self.keywords = {id(g): param_keywords(g, packages) for g in (spec.graph, *self._graphs())}
+        self.keywords = {
+            id(g): param_keywords(g, packages)
+            for g in (spec.graph, *(b.graph for b in spec.blocks))
+        }
         self.block_params = {b.name: self.keywords[id(b.graph)] for b in spec.blocks}
         self._keyword_set = {k for kw in self.keywords.values() for k in kw.values()}
         self.names = Namespace(self._keyword_set | packages)
-
-    def _graphs(self) -> list[Graph]:
-        return [b.graph for b in self.spec.blocks]
 
     def function_names(self, params: bool = True) -> Namespace:
         """A namespace for a function's locals: module-level names stay visible, and so do the

@@ -376,8 +376,8 @@ def build(editor: bool = True) -> Schema:
             "blocks": {
                 "type": "object",
                 "description": "Reusable sub-graphs: name -> block.",
-                "propertyNames": _ref("name"),
-                # kspec checks each block on its own, in file order (validate.py)
+                # kspec checks each block and its name on its own, in file order (resolve.py)
+                **({"propertyNames": _ref("name")} if editor else {}),
                 "additionalProperties": _ref("block") if editor else {},
             },
             "compile": _ref("compile"),

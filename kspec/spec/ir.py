@@ -84,6 +84,11 @@ class Node:
     pointer: str = ""
 
 
+def instance_names(name: str, repeat: int | None) -> list[str]:
+    """Keras names of a block node's instances: ``name``, or ``name_1`` .. ``name_N``."""
+    return [name] if repeat is None else [f"{name}_{i}" for i in range(1, repeat + 1)]
+
+
 @dataclass(frozen=True, slots=True)
 class Input:
     name: str

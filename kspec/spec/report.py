@@ -68,7 +68,7 @@ class Reporter:
         severity: Severity = "error",
         notes: tuple[str, ...] = (),
     ) -> None:
-        if len(self.diagnostics) >= 2 * self.MAX_DIAGNOSTICS:  # found in file order, mostly
+        if self.full:
             self.unreported += 1
             return
         ptr = pointer(path)
@@ -89,6 +89,12 @@ class Reporter:
                 notes=notes,
             )
         )
+
+    @property
+    def full(self) -> bool:
+        """Enough problems kept to show the first ones (they are found in file order, mostly):
+        more are only counted."""
+        return len(self.diagnostics) >= 2 * self.MAX_DIAGNOSTICS
 
     def finish(self) -> list[Diagnostic]:
         """The diagnostics, in file order, at most ``MAX_DIAGNOSTICS`` of them (then KS010)."""

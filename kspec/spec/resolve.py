@@ -27,7 +27,18 @@ from kspec.schemas.build import NODE_KEYS
 from kspec.schemas.catalog import LAYERS, REFUSED, count_outputs
 from kspec.spec import validate as schema
 from kspec.spec.expressions import Expr, ExprError, evaluate, is_expression, parse_value
-from kspec.spec.ir import Block, Dict, Graph, Input, LayerSpec, Node, NodeInputs, Ref, Spec
+from kspec.spec.ir import (
+    Block,
+    Dict,
+    Graph,
+    Input,
+    LayerSpec,
+    Node,
+    NodeInputs,
+    Ref,
+    Spec,
+    instance_names,
+)
 from kspec.spec.loader import Document, Path
 from kspec.spec.report import Reporter, did_you_mean, reset_suggestions
 from kspec.spec.shapes import infer
@@ -482,11 +493,6 @@ def _parse_ref(text: Any, path: Path, ctx: _Ctx) -> Ref | None:
 def _repeat_count(node_ev: dict[str, Any]) -> int | None:
     r = node_ev.get("repeat")
     return r if isinstance(r, int) and not isinstance(r, bool) and r >= 1 else None
-
-
-def instance_names(name: str, repeat: int | None) -> list[str]:
-    """Keras names of a block node's instances: ``name``, or ``name_1`` .. ``name_N``."""
-    return [name] if repeat is None else [f"{name}_{i}" for i in range(1, repeat + 1)]
 
 
 def _resolve_graph(
@@ -1109,7 +1115,11 @@ def analyze(
         (ev.get("blocks") or {}).items() if isinstance(ev.get("blocks"), dict) else ()
     ):
         what = f"block {bname!r}"
-        structure_ok &= schema.validate("block", block, ("blocks", bname), rep, ctx, what=what) == 0
+        path = ("blocks", bname)
+        structure_ok &= (
+            schema.validate("name", bname, path, rep, ctx, what="block name", key=True) == 0
+        )
+        structure_ok &= schema.validate("block", block, path, rep, ctx, what=what) == 0
     if structure_ok and isinstance(ev.get("compile"), dict):
         _check_compile(ev["compile"], rep)
     sigs: dict[str, _BlockSig] = {}

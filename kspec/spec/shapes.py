@@ -27,7 +27,17 @@ from typing import Any
 from kspec.codes import CODES as ALL_CODES
 from kspec.schemas.catalog import LAYERS
 from kspec.spec.expressions import Expr, ExprError, evaluate
-from kspec.spec.ir import Block, Dict, Graph, LayerSpec, Node, NodeInputs, Ref, Spec
+from kspec.spec.ir import (
+    Block,
+    Dict,
+    Graph,
+    LayerSpec,
+    Node,
+    NodeInputs,
+    Ref,
+    Spec,
+    instance_names,
+)
 from kspec.spec.report import Reporter
 
 Shape = tuple[int | None, ...]
@@ -262,26 +272,46 @@ def _conv(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
             else:
                 out.append(d * s if p is None else (d - 1) * s + k % 2 + p)
         return [_join(x, out_channels, out, cf)]
-    for i, (d, k, s, r) in enumerate(zip(spatial, kernel, strides, dilation, strict=True)):
+    out = _sliding(
+        t,
+        spatial,
+        kernel,
+        strides,
+        dilation,
+        padding,
+        first,
+        "kernel_size",
+        "use padding: same, a smaller kernel_size (or dilation_rate), or feed a larger input",
+    )
+    return [_join(x, out_channels, out, cf)]
+
+
+def _sliding(
+    t: str,
+    spatial: Sequence[int | None],
+    windows: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    padding: str,
+    first: int,
+    label: str,
+    hint: str,
+) -> list[int | None]:
+    """Output sizes of a window (kernel or pool) sliding over ``spatial``: ``valid`` or
+    ``same`` padding; a size that would be zero or negative is KS404."""
+    out: list[int | None] = []
+    for i, (d, k, s, r) in enumerate(zip(spatial, windows, strides, dilations, strict=True)):
         if d is None:
             out.append(None)
         elif padding == "valid":
             size = (d - r * (k - 1) - 1) // s + 1
             if size <= 0:
-                what = f"kernel_size {k}" + (f" with dilation_rate {r}" if r != 1 else "")
-                raise _too_small(
-                    t,
-                    f"{what} with padding valid",
-                    d,
-                    size,
-                    first + i,
-                    "use padding: same, a smaller kernel_size (or dilation_rate), "
-                    "or feed a larger input",
-                )
+                what = f"{label} {k}" + (f" with dilation_rate {r}" if r != 1 else "")
+                raise _too_small(t, f"{what} with padding valid", d, size, first + i, hint)
             out.append(size)
         else:
             out.append((d - 1) // s + 1)
-    return [_join(x, out_channels, out, cf)]
+    return out
 
 
 def _pool(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
@@ -293,25 +323,17 @@ def _pool(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
     strides = pool if raw is None else _ints(raw, n)
     padding = _str(_get(a, "padding", "valid"), "valid", "same")
     channels, spatial = _split(x, cf)
-    first = 2 if cf else 1
-    out: list[int | None] = []
-    for i, (d, p, s) in enumerate(zip(spatial, pool, strides, strict=True)):
-        if d is None:
-            out.append(None)
-        elif padding == "valid":
-            size = (d - p) // s + 1
-            if size <= 0:
-                raise _too_small(
-                    t,
-                    f"pool_size {p} with padding valid",
-                    d,
-                    size,
-                    first + i,
-                    "use padding: same, a smaller pool_size, or feed a larger input",
-                )
-            out.append(size)
-        else:
-            out.append((d - 1) // s + 1)
+    out = _sliding(
+        t,
+        spatial,
+        pool,
+        strides,
+        (1,) * n,
+        padding,
+        2 if cf else 1,
+        "pool_size",
+        "use padding: same, a smaller pool_size, or feed a larger input",
+    )
     return [_join(x, channels, out, cf)]
 
 
@@ -1018,10 +1040,6 @@ def _ref_shape(values: Mapping[str, Shapes], ref: Ref) -> Shape | None:
     return outs[i]
 
 
-def _instance_names(name: str, repeat: int | None) -> list[str]:
-    return [name] if repeat is None else [f"{name}_{i}" for i in range(1, repeat + 1)]
-
-
 def _layer_inputs(ni: NodeInputs, values: Mapping[str, Shapes]) -> tuple[Any, list[str]]:
     """The shapes a layer node is called on, in the structure ``_apply`` takes, and labels."""
     if ni.form == "single":
@@ -1151,7 +1169,7 @@ def _block_node(
         refs = list(node.inputs.all_refs())
     shapes: Shapes = [_ref_shape(values, r) if isinstance(r, Ref) else None for r in refs]
     outs: Shapes = unknown
-    for inst in _instance_names(node.name, repeat):
+    for inst in instance_names(node.name, repeat):
         if st.evaluations > MAX_EVALUATIONS:
             return unknown
         outs = yield _Request(block, inst_env, shapes, (*prefix, inst), (*trail, (inst, node)))

@@ -93,8 +93,10 @@ def validate(
     exprs: Any = None,
     node: str | None = None,
     what: str = "",
+    key: bool = False,
 ) -> int:
     """Validate ``value`` (found at ``base``) against the ``kind`` schema; report; count errors.
+    ``key``: ``value`` is the mapping key at ``base`` (a block's name), reported at the key.
 
     ``exprs`` (the resolver's context) tells which paths hold expressions (``expr_paths``) and
     which already failed to evaluate (``failed``: not reported again as a wrong type).
@@ -105,13 +107,16 @@ def validate(
     for sub_kind, sub_value, sub_base in _parts(kind, value, base):
         errors = _errors(sub_kind, sub_value)
         count += len(errors)
+        if rep.full:  # describing them would cost time nobody gets back
+            rep.unreported += len(errors)
+            continue
         if len(errors) > REPORT_LIMIT:  # describe the first ones in file order, count the rest
             errors = sorted(errors, key=lambda e: _line_of(rep, (*sub_base, *e.absolute_path)))
             rep.unreported += len(errors) - REPORT_LIMIT
             rep.truncated |= len(errors) >= ERROR_LIMIT
         for err in errors[:REPORT_LIMIT]:  # the rest are counted, not described (KS010)
             if (*sub_base, *err.absolute_path) not in failed:
-                _report(err, sub_value, sub_base, rep, expr_paths, node, what)
+                _report(err, sub_value, sub_base, rep, expr_paths, node, what, key)
     return count
 
 
@@ -256,6 +261,7 @@ def _report(
     expr_paths: dict[Path, Any],
     node: str | None,
     what: str,
+    at_key: bool = False,
 ) -> None:
     rel = tuple(err.absolute_path)
     path = (*base, *rel)
@@ -367,6 +373,7 @@ def _report(
             f"{subject} must be a name made of letters, digits and _ (not starting with a digit); "
             f"got {_describe(value)}",
             path,
+            key=at_key,
             node=node,
             hint="names are ASCII identifiers such as hidden_1",
         )
