@@ -222,6 +222,10 @@ def _compile_one(args: argparse.Namespace, spec: str, output: str | None) -> int
 
 def cmd_summary(args: argparse.Namespace) -> int:
     _existing(args.spec)
+    if args.static:
+        return _static_summary(args)
+    if args.format != "text":
+        raise UsageError("--format json needs --static (Keras' own summary is text)")
     try:
         model = api.build_model(
             args.spec, args.target, allow_imports=args.allow_import or (), **_params(args.param)
@@ -230,6 +234,23 @@ def cmd_summary(args: argparse.Namespace) -> int:
         _report(exc.diagnostics)
         return EXIT_USAGE if any(d.code == "KS901" for d in exc.diagnostics) else EXIT_ERRORS
     model.summary(print_fn=lambda line, **_: print(line))
+    return EXIT_OK
+
+
+def _static_summary(args: argparse.Namespace) -> int:
+    """``summary --static``: the summary from the spec alone (TensorFlow is not imported)."""
+    from kspec.summary import render, static_summary, to_json
+
+    try:
+        spec = api.load(args.spec, **_params(args.param))
+    except KspecError as exc:
+        _report(exc.diagnostics)
+        return EXIT_ERRORS
+    summary = static_summary(spec)
+    if args.format == "json":
+        print(json.dumps(to_json(summary), indent=2))
+    else:
+        sys.stdout.write(render(summary))
     return EXIT_OK
 
 
@@ -284,6 +305,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for target in api.TARGETS:
         shapes = ", ".join(str(s) for s in result.shapes[target])
         print(f"{target:>10}: {result.params[target]:,} parameters; outputs {shapes}")
+    static = "agrees with the functional model, layer by layer"
+    if result.static_problems:
+        static = "DISAGREES with the functional model (below)"
+    if result.static_unknown:
+        static += f" (not counted statically: {', '.join(result.static_unknown)})"
+    print(f"static summary (summary --static): {static}")
     print(f"max output difference with shared weights: {result.max_difference:.3g}")
     if result.roundtrip_difference is not None:
         print(f"subclass save/load round trip: max difference {result.roundtrip_difference:.3g}")
@@ -476,11 +503,25 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "summary",
-        help="print the Keras summary of the built model",
-        description="Build the model with Keras and print model.summary().",
+        help="print the Keras summary of the built model (or, with --static, from the spec)",
+        description="Build the model with Keras and print model.summary(). With --static, "
+        "print the same table worked out from the spec without TensorFlow: layer names and "
+        "types, statically inferred output shapes and parameter counts ('?' where they cannot "
+        "be known without building).",
     )
     s.add_argument("spec", metavar="SPEC")
     s.add_argument("--target", "-t", choices=list(api.TARGETS), default="functional")
+    s.add_argument(
+        "--static",
+        action="store_true",
+        help="work the summary out from the spec; TensorFlow is not imported",
+    )
+    s.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="with --static: a table (default) or JSON for scripts",
+    )
     with_imports(s)
     with_params(s)
     s.set_defaults(func=cmd_summary)

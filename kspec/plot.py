@@ -22,8 +22,7 @@ from typing import Any
 
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.files import write_atomic
-from kspec.spec.expressions import Expr, evaluate
-from kspec.spec.ir import Graph, Spec, instance_names
+from kspec.spec.ir import Graph, Spec, node_instances
 from kspec.spec.shapes import infer
 
 FORMATS = ("png", "svg", "pdf", "dot")
@@ -92,10 +91,7 @@ def ir_to_dot(
             sources = [out[r.node] for r in node.inputs.all_refs() if r.node in out]
             if node.kind == "block":
                 block = blocks[str(node.target)]
-                repeat = (
-                    evaluate(node.repeat, env) if isinstance(node.repeat, Expr) else node.repeat
-                )
-                names = instance_names(node.name, None if repeat is None else int(repeat))
+                names = node_instances(node, env)
                 current = sources
                 for inst in names:
                     cluster = _quote("cluster_" + "/".join((*prefix, inst)))

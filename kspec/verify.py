@@ -1,11 +1,13 @@
 """Proving the two targets agree: the checks ``kspec verify``, the tests and the property tests
-share. Builds both targets of a spec, compares parameter counts and output shapes, copies the
+share. Builds both targets of a spec, compares parameter counts and output shapes, compares the
+static summary (``kspec summary --static``) with the functional model layer by layer, copies the
 functional model's weights into the subclass model, compares outputs on the same random input,
 and round-trips the subclass model through ``model.save`` / ``keras.models.load_model``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from typing import Any
 from kspec.api import build_model
 from kspec.compiler.runtime import copy_weights, deep_call, require_tensorflow
 from kspec.spec.ir import Spec
+from kspec.summary import static_summary
 
 TOLERANCE = 1e-5
 
@@ -26,6 +29,8 @@ class Verification:
     shapes: dict[str, list[tuple[int | None, ...]]] = field(default_factory=dict)
     max_difference: float = 0.0
     roundtrip_difference: float | None = None
+    static_unknown: tuple[str, ...] = ()  # layers ``kspec summary --static`` cannot count
+    static_problems: list[str] = field(default_factory=list)  # where it disagrees with Keras
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -99,6 +104,46 @@ def output_shapes(spec: Spec, model: Any) -> list[tuple[int | None, ...]]:
     return [tuple(t.shape) for t in _flat(model(x))]
 
 
+def _weights(weights: Any) -> int:
+    return sum(math.prod(w.shape) for w in weights)
+
+
+def static_disagreements(spec: Spec, model: Any) -> list[str]:
+    """Where ``kspec summary --static`` disagrees with the built functional ``model``: each
+    row's layer type, output shapes and weight counts (trainable and not), and the totals.
+    What the static summary leaves unknown (``?``) is not a disagreement."""
+    import keras
+
+    summary = static_summary(spec)
+    problems = []
+    for row in summary.rows:
+        layer = model.get_layer(row.name)
+        static_type = row.type.rsplit(".", 1)[-1]  # a custom layer's module.Class
+        same = getattr(keras.layers, static_type, None) is type(layer)  # public names
+        if row.kind != "block" and not same and static_type != type(layer).__name__:
+            problems.append(f"{row.name}: static type {row.type}, Keras {type(layer).__name__}")
+        output = layer.output
+        shapes = [
+            tuple(t.shape) for t in (output if isinstance(output, list | tuple) else [output])
+        ]
+        known = [s for s in row.shapes if s is not None]
+        if known and (
+            len(row.shapes) != len(shapes)
+            or any(s is not None and s != k for s, k in zip(row.shapes, shapes, strict=False))
+        ):
+            problems.append(f"{row.name}: static output shapes {row.shapes}, Keras {shapes}")
+        keras_count = (_weights(layer.trainable_weights), _weights(layer.non_trainable_weights))
+        if row.count is not None and row.count != keras_count:
+            problems.append(
+                f"{row.name}: static weights {row.count} (trainable, non-trainable), Keras "
+                f"{keras_count}"
+            )
+    totals = (_weights(model.trainable_weights), _weights(model.non_trainable_weights))
+    if not summary.unknown and summary.total != totals:
+        problems.append(f"total weights: static {summary.total}, Keras {totals}")
+    return problems
+
+
 def max_difference(a: Any, b: Any) -> float:
     import numpy as np
 
@@ -136,6 +181,9 @@ def verify(
             f"output shapes differ: functional {result.shapes['functional']}, "
             f"subclass {result.shapes['subclass']}"
         )
+    result.static_problems = static_disagreements(spec, functional)
+    result.problems += [f"kspec summary --static disagrees: {p}" for p in result.static_problems]
+    result.static_unknown = static_summary(spec).unknown
     copy_weights(functional, subclass)
     x = sample_inputs(spec)
     y_functional = functional(x, training=False)

@@ -3,7 +3,9 @@
 * every drawn spec checks clean;
 * both targets build it and agree: parameter count, output structure and shapes, layer names
   (the spec's names, so weights match by name) and, with the functional model's weights copied
-  into the subclass model, the outputs on the same data.
+  into the subclass model, the outputs on the same data;
+* ``kspec summary --static`` counts every layer's weights and agrees with the functional model
+  row by row (type, output shapes, trainable and non-trainable weights) and in total.
 
 The number of examples comes from the Hypothesis profile (tests/conftest.py; HYPOTHESIS_PROFILE).
 """
@@ -20,7 +22,7 @@ pytest.importorskip("hypothesis")
 from hypothesis import given
 
 import kspec
-from kspec.spec.expressions import Expr, evaluate
+from kspec.spec.ir import node_instances
 from kspec.testing import UNKNOWN_DIM, specs
 
 
@@ -43,12 +45,7 @@ def _expected_layer_names(spec: kspec.Spec) -> list[str]:
     for node in spec.graph.nodes:
         if node.kind == "share":
             continue
-        if node.kind == "block" and node.repeat is not None:
-            repeat = node.repeat
-            count = evaluate(repeat, spec.params) if isinstance(repeat, Expr) else repeat
-            names += [f"{node.name}_{i}" for i in range(1, count + 1)]
-        else:
-            names.append(node.name)
+        names += node_instances(node, spec.params) if node.kind == "block" else [node.name]
     return sorted(names)
 
 
@@ -106,6 +103,8 @@ def test_targets_agree(keras: Any, text: str) -> None:
     import numpy as np
 
     from kspec.compiler.runtime import copy_weights
+    from kspec.summary import static_summary
+    from kspec.verify import static_disagreements
 
     spec = kspec.loads(text)
     try:
@@ -113,6 +112,9 @@ def test_targets_agree(keras: Any, text: str) -> None:
         subclass = kspec.build_model(spec, target="subclass")
 
         assert functional.count_params() == subclass.count_params()
+        # kspec summary --static: every row and the totals, worked out without Keras
+        assert static_disagreements(spec, functional) == []
+        assert static_summary(spec).unknown == ()
         expected = _expected_layer_names(spec)
         assert _layer_names(keras, functional) == expected
         assert _layer_names(keras, subclass) == expected

@@ -33,8 +33,9 @@ ENV = dict(
 def setup() -> None:
     shutil.rmtree(DEMO, ignore_errors=True)
     os.makedirs(DEMO + "/specs")
-    for f in ("mnist_mlp.yaml", "siamese.yaml"):
+    for f in ("mnist_mlp.yaml", "siamese.yaml", "blocks.yaml"):
         shutil.copy(os.path.join(ROOT, "examples", f), DEMO + "/specs/" + f)
+    shutil.copy(os.path.join(ROOT, "tests", "specs", "good", "custom_layer.yaml"), DEMO + "/specs")
     with open(DEMO + "/specs/broken.yaml", "w") as fh:
         fh.write(
             "kspec: 1\n"

@@ -9,11 +9,12 @@ Passes never mutate the IR; they build new values (``dataclasses.replace``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from kspec.diagnostics import Span
-from kspec.spec.expressions import Expr
+from kspec.spec.expressions import Expr, evaluate
 
 Value = Any  # plain data, Expr leaves, or LayerSpec
 
@@ -87,6 +88,12 @@ class Node:
 def instance_names(name: str, repeat: int | None) -> list[str]:
     """Keras names of a block node's instances: ``name``, or ``name_1`` .. ``name_N``."""
     return [name] if repeat is None else [f"{name}_{i}" for i in range(1, repeat + 1)]
+
+
+def node_instances(node: Node, env: Mapping[str, Any]) -> list[str]:
+    """The instance names of block node ``node`` of a checked spec (``repeat`` under ``env``)."""
+    repeat = evaluate(node.repeat, env) if isinstance(node.repeat, Expr) else node.repeat
+    return instance_names(node.name, None if repeat is None else int(repeat))
 
 
 @dataclass(frozen=True, slots=True)

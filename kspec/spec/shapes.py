@@ -43,6 +43,7 @@ from kspec.spec.report import Reporter
 Shape = tuple[int | None, ...]
 Shapes = list[Shape | None]
 NodePath = tuple[str, ...]
+OnBuild = Callable[[NodePath, str, dict[str, Any], Any], None]
 
 #: How many node evaluations one ``infer`` may make (block instances included); past it the
 #: remaining shapes are left unknown, so a hostile spec (nested repeats) cannot take forever.
@@ -60,7 +61,7 @@ class ShapeError(Exception):
         self.code, self.message, self.hint = code, message, hint
 
 
-class _Unknown(Exception):
+class Unknown(Exception):
     """The rule cannot say for sure: the result is unknown and nothing is reported."""
 
 
@@ -93,46 +94,46 @@ def _value(value: Any, env: Mapping[str, Any]) -> Any:
     return value
 
 
-def _is_int(v: Any) -> bool:
+def is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _int(v: Any, minimum: int = 1) -> int:
-    if _is_int(v) and v >= minimum:
+def to_int(v: Any, minimum: int = 1) -> int:
+    if is_int(v) and v >= minimum:
         return int(v)
-    raise _Unknown
+    raise Unknown
 
 
-def _ints(v: Any, n: int, minimum: int = 1) -> tuple[int, ...]:
+def to_ints(v: Any, n: int, minimum: int = 1) -> tuple[int, ...]:
     """An ``int or list of n ints`` argument, as a tuple of n ints."""
-    if _is_int(v):
-        return (_int(v, minimum),) * n
+    if is_int(v):
+        return (to_int(v, minimum),) * n
     if isinstance(v, list) and len(v) == n:
-        return tuple(_int(x, minimum) for x in v)
-    raise _Unknown
+        return tuple(to_int(x, minimum) for x in v)
+    raise Unknown
 
 
 def _str(v: Any, *allowed: str) -> str:
     if isinstance(v, str) and v.lower() in allowed:
         return v.lower()
-    raise _Unknown
+    raise Unknown
 
 
 def _bool(v: Any) -> bool:
     if isinstance(v, bool):
         return v
-    raise _Unknown
+    raise Unknown
 
 
-def _get(a: Mapping[str, Any], key: str, default: Any = None) -> Any:
+def get_arg(a: Mapping[str, Any], key: str, default: Any = None) -> Any:
     v = a.get(key, default)
     if v is _BAD:
-        raise _Unknown
+        raise Unknown
     return v
 
 
-def _channels_first(a: Mapping[str, Any]) -> bool:
-    v = _get(a, "data_format")
+def channels_first(a: Mapping[str, Any]) -> bool:
+    v = get_arg(a, "data_format")
     if v is None:
         return False  # keras.config.image_data_format(), normally channels_last
     return _str(v, "channels_last", "channels_first") == "channels_first"
@@ -225,18 +226,18 @@ def _too_small(t: str, what: str, size: int, out: int, axis: int, hint: str) -> 
 
 def _conv(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
     n = _CONV_RANK[t]
-    cf = _channels_first(a)
+    cf = channels_first(a)
     _need_rank(t, x, n + 2, _layout(n, cf), _spatial_hint(t, n, x))
-    kernel = _ints(_get(a, "kernel_size"), n)
-    strides = _ints(_get(a, "strides", 1), n)
-    dilation = _ints(_get(a, "dilation_rate", 1), n)
+    kernel = to_ints(get_arg(a, "kernel_size"), n)
+    strides = to_ints(get_arg(a, "strides", 1), n)
+    dilation = to_ints(get_arg(a, "dilation_rate", 1), n)
     channels, spatial = _split(x, cf)
     if t == "Conv2DTranspose":
-        padding = _str(_get(a, "padding", "valid"), "valid", "same")
+        padding = _str(get_arg(a, "padding", "valid"), "valid", "same")
     else:
-        padding = _str(_get(a, "padding", "valid"), "valid", "same", "causal")
+        padding = _str(get_arg(a, "padding", "valid"), "valid", "same", "causal")
         if padding == "causal" and t != "Conv1D":
-            raise _Unknown
+            raise Unknown
     if channels is None:
         raise ShapeError(
             "KS403",
@@ -246,7 +247,7 @@ def _conv(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
             "(e.g. shape: [null, null, 3]), or project to a fixed width first",
         )
     if t in ("Conv1D", "Conv2D", "Conv3D"):
-        groups = _int(_get(a, "groups", 1))
+        groups = to_int(get_arg(a, "groups", 1))
         if channels % groups:
             raise ShapeError(
                 "KS408",
@@ -255,14 +256,14 @@ def _conv(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
                 f"change groups to a divisor of {channels}, or the channels of the input",
             )
     if t == "DepthwiseConv2D":
-        out_channels: int = channels * _int(_get(a, "depth_multiplier", 1))
+        out_channels: int = channels * to_int(get_arg(a, "depth_multiplier", 1))
     else:
-        out_channels = _int(_get(a, "filters"))
+        out_channels = to_int(get_arg(a, "filters"))
     first = 2 if cf else 1
     out: list[int | None] = []
     if t == "Conv2DTranspose":
-        op = _get(a, "output_padding")
-        pads: tuple[int | None, ...] = (None,) * n if op is None else _ints(op, n, minimum=0)
+        op = get_arg(a, "output_padding")
+        pads: tuple[int | None, ...] = (None,) * n if op is None else to_ints(op, n, minimum=0)
         for d, k, s, r, p in zip(spatial, kernel, strides, dilation, pads, strict=True):
             k = (k - 1) * r + 1
             if d is None:
@@ -316,12 +317,12 @@ def _sliding(
 
 def _pool(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
     n = _POOL_RANK[t]
-    cf = _channels_first(a)
+    cf = channels_first(a)
     _need_rank(t, x, n + 2, _layout(n, cf), _spatial_hint(t, n, x))
-    pool = _ints(_get(a, "pool_size", 2 if t.startswith("Max") else None), n)
-    raw = _get(a, "strides")
-    strides = pool if raw is None else _ints(raw, n)
-    padding = _str(_get(a, "padding", "valid"), "valid", "same")
+    pool = to_ints(get_arg(a, "pool_size", 2 if t.startswith("Max") else None), n)
+    raw = get_arg(a, "strides")
+    strides = pool if raw is None else to_ints(raw, n)
+    padding = _str(get_arg(a, "padding", "valid"), "valid", "same")
     channels, spatial = _split(x, cf)
     out = _sliding(
         t,
@@ -339,9 +340,9 @@ def _pool(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
 
 def _global_pool(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
     n = _GLOBAL_RANK[t]
-    cf = _channels_first(a)
+    cf = channels_first(a)
     _need_rank(t, x, n + 2, _layout(n, cf), _spatial_hint(t, n, x))
-    keepdims = _bool(_get(a, "keepdims", False))
+    keepdims = _bool(get_arg(a, "keepdims", False))
     channels = x[1] if cf else x[-1]
     if not keepdims:
         return [(x[0], channels)]
@@ -349,7 +350,7 @@ def _global_pool(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
 
 
 def _dense(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
-    units = _int(_get(a, "units"))
+    units = to_int(get_arg(a, "units"))
     if len(x) < 2:
         raise ShapeError(
             "KS402",
@@ -378,22 +379,22 @@ def _need_known(t: str, x: Shape, axes: Sequence[int], what: str) -> None:
 
 
 def _normalization(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
-    raw = _get(a, "axis", -1)
+    raw = get_arg(a, "axis", -1)
     axes = raw if isinstance(raw, list) and t == "LayerNormalization" else [raw]
     idx = []
     for ax in axes:
-        if not _is_int(ax):
-            raise _Unknown
+        if not is_int(ax):
+            raise Unknown
         idx.append(_axis(ax, len(x), t, x))
     _need_known(t, x, idx, "the normalized axis")
     return [x]
 
 
 def _prelu(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
-    raw = _get(a, "shared_axes")
-    shared = [] if raw is None else [raw] if _is_int(raw) else raw
-    if not isinstance(shared, list) or not all(_is_int(s) and s >= 1 for s in shared):
-        raise _Unknown
+    raw = get_arg(a, "shared_axes")
+    shared = [] if raw is None else [raw] if is_int(raw) else raw
+    if not isinstance(shared, list) or not all(is_int(s) and s >= 1 for s in shared):
+        raise Unknown
     for s in shared:
         if s >= len(x):
             raise ShapeError(
@@ -417,11 +418,11 @@ def _flatten(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
 
 
 def _reshape(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
-    target = _get(a, "target_shape")
-    if not isinstance(target, list) or not all(_is_int(d) for d in target):
-        raise _Unknown
+    target = get_arg(a, "target_shape")
+    if not isinstance(target, list) or not all(is_int(d) for d in target):
+        raise Unknown
     if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
-        raise _Unknown
+        raise Unknown
     rest = x[1:]
     if any(d is None for d in rest):
         return [(x[0], *(None if d == -1 else d for d in target))]
@@ -448,11 +449,11 @@ def _reshape(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
 
 
 def _permute(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
-    dims = _get(a, "dims")
-    if not isinstance(dims, list) or not all(_is_int(d) for d in dims):
-        raise _Unknown
+    dims = get_arg(a, "dims")
+    if not isinstance(dims, list) or not all(is_int(d) for d in dims):
+        raise Unknown
     if sorted(dims) != list(range(1, len(dims) + 1)):
-        raise _Unknown
+        raise Unknown
     _need_rank(
         t,
         x,
@@ -464,7 +465,7 @@ def _permute(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
 
 
 def _repeat_vector(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
-    n = _int(_get(a, "n"))
+    n = to_int(get_arg(a, "n"))
     _need_rank(t, x, 2, "(batch, features)", "flatten or pool the input to (batch, features) first")
     return [(x[0], n, x[1])]
 
@@ -472,27 +473,27 @@ def _repeat_vector(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
 def _pairs(v: Any, default: Any) -> tuple[tuple[int, int], tuple[int, int]]:
     """ZeroPadding2D/Cropping2D amounts: int, [h, w] or [[top, bottom], [left, right]]."""
     v = default if v is None else v
-    if _is_int(v):
-        p = _int(v, 0)
+    if is_int(v):
+        p = to_int(v, 0)
         return ((p, p), (p, p))
     if isinstance(v, list) and len(v) == 2:
-        h, w = (_ints(e, 2, minimum=0) for e in v)
+        h, w = (to_ints(e, 2, minimum=0) for e in v)
         return ((h[0], h[1]), (w[0], w[1]))
-    raise _Unknown
+    raise Unknown
 
 
 def _padding_cropping(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
     two = t.endswith("2D")
-    cf = _channels_first(a) if t != "Cropping1D" else False
+    cf = channels_first(a) if t != "Cropping1D" else False
     rank = 4 if two else 3
     _need_rank(t, x, rank, _layout(2 if two else 1, cf), _spatial_hint(t, 2 if two else 1, x))
     first = 2 if cf else 1
     key = "padding" if t.startswith("Zero") else "cropping"
     amounts: tuple[tuple[int, int], ...]
     if two:
-        amounts = _pairs(_get(a, key), [1, 1] if key == "padding" else 0)
+        amounts = _pairs(get_arg(a, key), [1, 1] if key == "padding" else 0)
     else:
-        lo, hi = _ints(_get(a, key, 1), 2, minimum=0)
+        lo, hi = to_ints(get_arg(a, key, 1), 2, minimum=0)
         amounts = ((lo, hi),)
     out = list(x)
     for i, (lo, hi) in enumerate(amounts):
@@ -517,10 +518,10 @@ def _padding_cropping(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
 
 def _upsampling(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
     two = t == "UpSampling2D"
-    cf = _channels_first(a) if two else False
+    cf = channels_first(a) if two else False
     n = 2 if two else 1
     _need_rank(t, x, n + 2, _layout(n, cf), _spatial_hint(t, n, x))
-    size = _ints(_get(a, "size", 2), 2) if two else (_int(_get(a, "size", 2)),)
+    size = to_ints(get_arg(a, "size", 2), 2) if two else (to_int(get_arg(a, "size", 2)),)
     first = 2 if cf else 1
     out = list(x)
     for i, k in enumerate(size):
@@ -530,11 +531,11 @@ def _upsampling(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
 
 
 def _embedding(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
-    return [(*x, _int(_get(a, "output_dim")))]
+    return [(*x, to_int(get_arg(a, "output_dim")))]
 
 
 def _rnn(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
-    units = _int(_get(a, "units"))
+    units = to_int(get_arg(a, "units"))
     _need_rank(
         t,
         x,
@@ -549,38 +550,38 @@ def _rnn(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
             f"{t} needs a known number of features (the last axis); got {format_shape(x)}",
             "its kernel has one row per input feature: give the input a fixed last size",
         )
-    if _bool(_get(a, "stateful", False)) and x[0] is None:
+    if _bool(get_arg(a, "stateful", False)) and x[0] is None:
         raise ShapeError(
             "KS403",
             f"{t} with stateful: true needs a known batch size; got {format_shape(x)}",
             "set batch_size on the model input (inputs: {x: {shape: [...], batch_size: 32}})",
         )
-    seq = _bool(_get(a, "return_sequences", False))
+    seq = _bool(get_arg(a, "return_sequences", False))
     out: Shape = (x[0], x[1], units) if seq else (x[0], units)
     outs: Shapes = [out]
-    if _bool(_get(a, "return_state", False)):
+    if _bool(get_arg(a, "return_state", False)):
         outs.extend([(x[0], units)] * _RNN_STATES[t])
     return outs
 
 
-def _nested(v: Any) -> tuple[str, dict[str, Any]]:
+def nested_layer(v: Any) -> tuple[str, dict[str, Any]]:
     """A nested layer argument (already evaluated into a LayerSpec with plain args)."""
     if isinstance(v, _Evaluated):
         return v.type, v.args
-    raise _Unknown
+    raise Unknown
 
 
 def _bidirectional(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
-    inner_t, inner = _nested(_get(a, "layer"))
+    inner_t, inner = nested_layer(get_arg(a, "layer"))
     if inner_t not in _RNN_STATES:
-        raise _Unknown
+        raise Unknown
     try:
         outs = _rnn(inner_t, inner, x)
     except ShapeError as err:
         raise ShapeError(err.code, f"Bidirectional({inner_t}): {err.message}", err.hint) from None
     out, states = outs[0], outs[1:]
     assert out is not None
-    mode = _get(a, "merge_mode", "concat")
+    mode = get_arg(a, "merge_mode", "concat")
     if mode is None:
         return [out, out, *states, *states]
     mode = _str(mode, "concat", "sum", "mul", "ave")
@@ -591,7 +592,7 @@ def _bidirectional(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
 
 
 def _time_distributed(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
-    inner_t, inner = _nested(_get(a, "layer"))
+    inner_t, inner = nested_layer(get_arg(a, "layer"))
     if len(x) < 3:
         raise ShapeError(
             "KS402",
@@ -601,7 +602,7 @@ def _time_distributed(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
         )
     rule = _SINGLE.get(inner_t)
     if rule is None:
-        raise _Unknown
+        raise Unknown
     try:
         child = rule(inner_t, inner, (x[0], *x[2:]))
     except ShapeError as err:
@@ -612,16 +613,16 @@ def _time_distributed(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
             err.hint,
         ) from None
     if len(child) != 1 or child[0] is None:
-        raise _Unknown
+        raise Unknown
     c = child[0]
     return [(c[0], x[1], *c[1:])]
 
 
 def _resizing(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
-    h, w = _int(_get(a, "height")), _int(_get(a, "width"))
+    h, w = to_int(get_arg(a, "height")), to_int(get_arg(a, "width"))
     if len(x) != 4:
-        raise _Unknown  # Keras reads other ranks as unbatched images: not a model's tensor
-    return [(x[0], x[1], h, w) if _channels_first(a) else (x[0], h, w, x[3])]
+        raise Unknown  # Keras reads other ranks as unbatched images: not a model's tensor
+    return [(x[0], x[1], h, w) if channels_first(a) else (x[0], h, w, x[3])]
 
 
 def _identity(t: str, a: Mapping[str, Any], x: Shape) -> Shapes:
@@ -707,9 +708,9 @@ def _merge_hint(t: str, want: Shape, got: Shape, label: str) -> str:
 
 
 def _concatenate(a: Mapping[str, Any], xs: Sequence[Shape], labels: Sequence[str] | None) -> Shapes:
-    axis = _get(a, "axis", -1)
-    if not _is_int(axis):
-        raise _Unknown
+    axis = get_arg(a, "axis", -1)
+    if not is_int(axis):
+        raise Unknown
     ranks = {len(x) for x in xs}
     if len(ranks) > 1:
         raise ShapeError(
@@ -745,19 +746,19 @@ def _concatenate(a: Mapping[str, Any], xs: Sequence[Shape], labels: Sequence[str
 
 def _dot(a: Mapping[str, Any], xs: Sequence[Shape], labels: Sequence[str] | None) -> Shapes:
     if len(xs) != 2:
-        raise _Unknown
+        raise Unknown
     s1, s2 = xs
-    raw = _get(a, "axes")
-    if _is_int(raw):
+    raw = get_arg(a, "axes")
+    if is_int(raw):
         axes = [raw % len(s1), raw % len(s2)] if raw < 0 else [raw, raw]
-    elif isinstance(raw, list) and len(raw) == 2 and all(_is_int(v) for v in raw):
+    elif isinstance(raw, list) and len(raw) == 2 and all(is_int(v) for v in raw):
         axes = list(raw)
     else:
-        raise _Unknown
+        raise Unknown
     for x, ax in zip(xs, axes, strict=True):
         _axis(ax, len(x), "Dot", x, "axes entry")
     if axes[0] % len(s1) == 0 or axes[1] % len(s2) == 0:
-        raise _Unknown  # the batch axis: Keras' shapes make no sense there
+        raise Unknown  # the batch axis: Keras' shapes make no sense there
     d1, d2 = s1[axes[0]], s2[axes[1]]
     if d1 != d2:
         raise ShapeError(
@@ -781,21 +782,21 @@ def _merge(
     t: str, a: Mapping[str, Any], xs: Sequence[Shape], labels: Sequence[str] | None
 ) -> Shapes:
     if not xs:
-        raise _Unknown
+        raise Unknown
     if t == "Concatenate":
         return _concatenate(a, xs, labels)
     if t == "Dot":
         return _dot(a, xs, labels)
     if t == "Subtract" and len(xs) != 2:
-        raise _Unknown
+        raise Unknown
     return _elementwise(t, xs, labels)
 
 
 def _attention(
     a: Mapping[str, Any], q: Shape, v: Shape, k: Shape | None, call: Mapping[str, Any]
 ) -> Shapes:
-    heads = _int(_get(a, "num_heads"))
-    _int(_get(a, "key_dim"))
+    heads = to_int(get_arg(a, "num_heads"))
+    to_int(get_arg(a, "key_dim"))
     key = v if k is None else k
     if k is not None and v[1:-1] != k[1:-1]:
         raise ShapeError(
@@ -806,25 +807,25 @@ def _attention(
         )
     for what, x in (("query", q), ("value", v), ("key", key)):
         if len(x) < 2:
-            raise _Unknown
+            raise Unknown
         if x[-1] is None:
             raise ShapeError(
                 "KS403",
                 f"MultiHeadAttention needs a known last axis for the {what}; got {format_shape(x)}",
                 "its projections have one row per input feature: give the input a fixed last size",
             )
-    raw = _get(a, "output_shape")
+    raw = get_arg(a, "output_shape")
     if raw is None:
         out: Shape = q
-    elif _is_int(raw):
-        out = (*q[:-1], _int(raw))
+    elif is_int(raw):
+        out = (*q[:-1], to_int(raw))
     elif isinstance(raw, list):
-        out = (*q[:-1], *(_int(d) for d in raw))
+        out = (*q[:-1], *(to_int(d) for d in raw))
     else:
-        raise _Unknown
-    if _get(call, "return_attention_scores", False) is not True:
+        raise Unknown
+    if get_arg(call, "return_attention_scores", False) is not True:
         return [out]
-    if len(q) != 3 or len(v) != 3 or _get(a, "attention_axes") is not None:
+    if len(q) != 3 or len(v) != 3 or get_arg(a, "attention_axes") is not None:
         return [out, None]
     # Keras' own static shape says (batch, heads, Tq, Tq); the scores are (batch, heads, Tq, Tv)
     return [out, (q[0], heads, q[1], v[1])]
@@ -843,13 +844,15 @@ class _Evaluated:
 
 def evaluate_args(layer: LayerSpec, env: Mapping[str, Any]) -> dict[str, Any]:
     """``layer``'s arguments as plain values under ``env`` (nested layers included)."""
-    out: dict[str, Any] = {}
-    for key, value in layer.args:
-        if isinstance(value, LayerSpec):
-            out[key] = _Evaluated(value.type, evaluate_args(value, env))
-        else:
-            out[key] = _value(value, env)
-    return out
+    return {key: _evaluated(value, env) for key, value in layer.args}
+
+
+def _evaluated(value: Any, env: Mapping[str, Any]) -> Any:
+    if isinstance(value, LayerSpec):
+        return _Evaluated(value.type, evaluate_args(value, env))
+    if isinstance(value, tuple) and any(isinstance(v, LayerSpec) for v in value):
+        return [_evaluated(v, env) for v in value]  # StackedRNNCells' cells, Pipeline's layers
+    return _value(value, env)
 
 
 def _as_args(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -886,7 +889,7 @@ def apply_layer(
     plain = args if any(isinstance(v, _Evaluated) for v in args.values()) else _as_args(args)
     try:
         return _apply(layer_type, plain, inputs, dict(call or {}), labels)
-    except _Unknown:
+    except Unknown:
         return None
 
 
@@ -901,7 +904,7 @@ def _apply(
         if t == "MultiHeadAttention":
             q, v, k = inputs.get("query"), inputs.get("value"), inputs.get("key")
             if not (_shape(q) and _shape(v) and (k is None or _shape(k))):
-                raise _Unknown
+                raise Unknown
             return _attention(a, q, v, k, call)  # type: ignore[arg-type]
         layer = LAYERS.get(t)
         first = layer.call_args[0] if layer and layer.call_args else None
@@ -909,26 +912,26 @@ def _apply(
         inputs = list(main) if t in _MERGES and isinstance(main, list | tuple) else main
     if t in _MERGES:
         if not isinstance(inputs, list | tuple) or not all(_shape(x) for x in inputs):
-            raise _Unknown
+            raise Unknown
         return _merge(t, a, list(inputs), labels)
     if t == "MultiHeadAttention":
         if not isinstance(inputs, list | tuple) or len(inputs) not in (2, 3):
-            raise _Unknown
+            raise Unknown
         if not all(_shape(x) for x in inputs):
-            raise _Unknown
+            raise Unknown
         return _attention(a, inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else None, call)
     if isinstance(inputs, list) and len(inputs) == 1:
         inputs = inputs[0]
     if not _shape(inputs):
-        raise _Unknown
+        raise Unknown
     rule = _SINGLE.get(t)
     if rule is None:
-        raise _Unknown
+        raise Unknown
     return rule(t, a, inputs)
 
 
 def _shape(x: Any) -> bool:
-    return isinstance(x, tuple) and all(d is None or _is_int(d) for d in x)
+    return isinstance(x, tuple) and all(d is None or is_int(d) for d in x)
 
 
 # -- shared layers ----------------------------------------------------------------------------
@@ -939,24 +942,24 @@ def _shape(x: Any) -> bool:
 
 def _built_spec(t: str, a: Mapping[str, Any], x: Shape) -> tuple[dict[int, int], int | None]:
     if t == "Dense" or t in _CONV_RANK:
-        ax = 1 if t != "Dense" and _channels_first(a) else -1
+        ax = 1 if t != "Dense" and channels_first(a) else -1
         size = x[ax] if len(x) > 1 else None
         return ({} if size is None else {ax: size}), None
     if t == "BatchNormalization":
-        ax = _get(a, "axis", -1)
-        size = x[ax] if _is_int(ax) and -len(x) <= ax < len(x) else None
+        ax = get_arg(a, "axis", -1)
+        size = x[ax] if is_int(ax) and -len(x) <= ax < len(x) else None
         if size is None:
-            raise _Unknown
+            raise Unknown
         return {ax: size}, len(x)
     if t == "PReLU":
-        raw = _get(a, "shared_axes")
-        shared = [] if raw is None else [raw] if _is_int(raw) else raw
+        raw = get_arg(a, "shared_axes")
+        shared = [] if raw is None else [raw] if is_int(raw) else raw
         if not isinstance(shared, list):
-            raise _Unknown
+            raise Unknown
         # Keras fixes the sizes of the other axes only when some are shared (prelu.py build)
         axes = {i: d for i, d in enumerate(x) if i and i not in shared and d is not None}
         return (axes if shared else {}), len(x)
-    raise _Unknown
+    raise Unknown
 
 
 def _check_share(
@@ -964,7 +967,7 @@ def _check_share(
 ) -> None:
     try:
         axes, rank = _built_spec(t, a, first)
-    except _Unknown:
+    except Unknown:
         return
     if rank is not None and len(x) != rank:
         raise ShapeError(
@@ -1009,6 +1012,7 @@ class _State:
     table: dict[NodePath, Shapes] = field(default_factory=dict)
     reported: set[tuple[str, str]] = field(default_factory=set)
     evaluations: int = 0
+    on_build: OnBuild | None = None
 
 
 def _path_of(node: Node) -> tuple[str | int, ...]:
@@ -1098,7 +1102,7 @@ def _run(
             owner = node if node.kind == "layer" else owners.get(str(node.target))
             outs = unknown
             if owner is not None and owner.layer is not None:
-                outs = _layer_node(st, node, owner, env, values, first_call, trail)
+                outs = _layer_node(st, node, owner, env, values, first_call, prefix, trail)
         if len(outs) != node.n_outputs and node.n_outputs:  # 0: a custom layer's, unknown
             outs = unknown
         values[node.name] = outs
@@ -1113,6 +1117,7 @@ def _layer_node(
     env: Mapping[str, Any],
     values: Mapping[str, Shapes],
     first_call: dict[str, tuple[Shape | None, str]],
+    prefix: NodePath,
     trail: tuple[tuple[str, Node], ...],
 ) -> Shapes:
     assert owner.layer is not None
@@ -1125,11 +1130,13 @@ def _layer_node(
     earlier = first_call.get(owner.name)
     if earlier is None:  # this call builds the layer (even on a shape not known here)
         first_call[owner.name] = (main, node.name)
+        if st.on_build is not None:
+            st.on_build((*prefix, node.name), t, args, inputs)
     try:
         outs = _apply(t, args, inputs, call, labels)
         if earlier is not None and earlier[0] is not None and main is not None:
             _check_share(t, args, earlier[0], main, owner.name, earlier[1])
-    except _Unknown:
+    except Unknown:
         return unknown
     except ShapeError as err:
         _report(st, node, trail, err)
@@ -1152,7 +1159,7 @@ def _block_node(
     repeat: int | None = None
     if node.repeat is not None:
         r = _value(node.repeat, env)
-        if not _is_int(r) or r < 1:
+        if not is_int(r) or r < 1:
             return unknown
         repeat = int(r)
     inst_env = dict(block.graph.params)
@@ -1183,19 +1190,23 @@ def _input_shape(shape: Sequence[Any], batch: int | None, env: Mapping[str, Any]
     dims: list[int | None] = []
     for d in shape:
         v = _value(d, env)
-        dims.append(int(v) if _is_int(v) and v >= 1 else None)
+        dims.append(int(v) if is_int(v) and v >= 1 else None)
     return (batch, *dims)
 
 
-def infer(spec: Spec, rep: Reporter | None = None) -> dict[NodePath, Shapes]:
+def infer(
+    spec: Spec, rep: Reporter | None = None, on_build: OnBuild | None = None
+) -> dict[NodePath, Shapes]:
     """The output shapes of every node of ``spec``, by node path.
 
     Paths: ``("hidden1",)`` for a node of the model, ``("stage1", "conv")`` for node ``conv``
     inside block instance ``stage1`` (``("stage1_2", "conv")`` for the second instance of a
     repeated block node; ``("stage1",)`` is then the last instance's outputs), and inputs too
-    (``("image",)``). Definite shape problems are reported through ``rep``.
+    (``("image",)``). Definite shape problems are reported through ``rep``. ``on_build(path,
+    layer_type, args, inputs)`` is called for each layer at the call that builds it (its first),
+    with its evaluated arguments and the shapes it is called on (None where unknown).
     """
-    st = _State(rep, {b.name: b for b in spec.blocks})
+    st = _State(rep, {b.name: b for b in spec.blocks}, on_build=on_build)
     env = spec.params
     inputs: Shapes = [_input_shape(i.shape, i.batch_size, env) for i in spec.graph.inputs]
     stack: list[Generator[_Request, Shapes, Shapes]] = [_run(st, spec.graph, env, inputs, (), ())]
