@@ -7,6 +7,7 @@ stays in ``subclass.py`` and ``functional.py``.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ class Lowered:
     class_name: str | None
     params: dict[str, str] = field(default_factory=dict)  # spec param -> keyword argument
     filename: str = "<kspec>"
+    code: types.CodeType | None = field(default=None, compare=False, repr=False)
 
 
 def header(spec: Spec, target: str, overrides: Mapping[str, Any] | None) -> list[str]:
@@ -204,8 +206,8 @@ class Module:
         self.compile_function()
         source = self.w.text()
         filename = f"<kspec {self.spec.source} {target}>"
-        check_source(source, filename)
-        return Lowered(source, target, class_name, params, filename)
+        code = check_source(source, filename)
+        return Lowered(source, target, class_name, params, filename, code)
 
 
 def compile_value(value: Any, kind: str | None) -> str:

@@ -9,9 +9,9 @@ not fit is exploded one argument per line with a trailing comma).
 
 from __future__ import annotations
 
-import ast
 import keyword
 import math
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -233,7 +233,7 @@ def _split_top(body: str) -> list[str]:
     return parts
 
 
-def check_source(source: str, filename: str) -> None:
-    """Re-parse and compile generated source before anyone sees it (a bug here is kspec's)."""
-    tree = ast.parse(source, filename)
-    compile(tree, filename, "exec")
+def check_source(source: str, filename: str) -> types.CodeType:
+    """Compile generated source before anyone sees it (a syntax error here is kspec's bug);
+    the code object is what ``kspec.build_model`` runs."""
+    return compile(source, filename, "exec")

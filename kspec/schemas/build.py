@@ -369,7 +369,8 @@ def build(editor: bool = True) -> Schema:
             "layers": {
                 "type": "array",
                 "description": "The nodes of the graph, in order.",
-                "items": _ref("node"),
+                # strict: each node is validated against its own kind's schema (resolve.py)
+                "items": _ref("node") if editor else {"type": "object"},
                 "minItems": 1,
             },
             "outputs": _ref("outputs"),

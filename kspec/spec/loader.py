@@ -80,6 +80,7 @@ _OCT = re.compile(r"0o[0-7]+\Z")
 _HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 _SPECIAL_FLOAT = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
+_NUMBER_START = frozenset("-+.0123456789")  # every number pattern above starts with one
 
 
 class _ScalarError(Exception):
@@ -94,6 +95,8 @@ def resolve_plain(text: str) -> Any:
         return None
     if text in _BOOL:
         return _BOOL[text]
+    if text[0] not in _NUMBER_START:  # a name such as `Dense` or `relu`: no pattern can match
+        return text
     if _INT.match(text):
         digits = text.lstrip("+-")
         if len(digits) > 1 and digits.startswith("0"):
