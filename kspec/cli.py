@@ -514,7 +514,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--static",
         action="store_true",
-        help="work the summary out from the spec; TensorFlow is not imported",
+        help="work the summary out from the spec; TensorFlow is not imported (the table is "
+        "the same for both targets: they have the same layers and weights)",
     )
     s.add_argument(
         "--format",

@@ -57,6 +57,10 @@ def static_summary(spec: Spec) -> Summary:
     def names(refs: Sequence[Ref]) -> tuple[str, ...]:
         return tuple(str(Ref(last.get(r.node, r.node), r.index)) for r in refs)
 
+    by_instance: dict[str, list[params.Count | None]] = {}
+    for path, c in counts.items():
+        if len(path) > 1:
+            by_instance.setdefault(path[0], []).append(c)
     rows = [Row(i.name, "input", "InputLayer", table.get((i.name,), [None]), (0, 0), ()) for i in
             spec.graph.inputs]  # fmt: skip
     for node in spec.graph.nodes:
@@ -74,28 +78,30 @@ def static_summary(spec: Spec) -> Summary:
                 )
             )
         elif node.kind == "block":
-            rows.extend(_block_rows(node, spec, table, counts, names(node.inputs.all_refs())))
-    known = [c for c in counts.values() if c is not None]
-    total = (sum(c[0] for c in known), sum(c[1] for c in known))
-    unknown = tuple(f"{'/'.join(p)} ({types[p]})" for p, c in counts.items() if c is None)
-    return Summary(spec.name, tuple(rows), total, unknown)
+            rows.extend(_block_rows(node, spec, table, by_instance, names(node.inputs.all_refs())))
+    known = _sum([c for c in counts.values() if c is not None])
+    unknown = [f"{'/'.join(p)} ({types[p]})" for p, c in counts.items() if c is None]
+    # rows the walk never reached (a hostile spec past shapes.MAX_EVALUATIONS)
+    unknown += [f"{r.name} ({r.type})" for r in rows if r.count is None and
+                ((r.name,) not in counts and r.name not in by_instance)]  # fmt: skip
+    return Summary(spec.name, tuple(rows), known, tuple(unknown))
 
 
 def _block_rows(
     node: Node,
     spec: Spec,
     table: Mapping[NodePath, Shapes],
-    counts: Mapping[NodePath, params.Count | None],
+    by_instance: Mapping[str, list[params.Count | None]],
     connected: tuple[str, ...],
 ) -> list[Row]:
-    """One row per instance of a block node; each counts the layers under its path."""
+    """One row per instance of a block node; each counts the layers inside it."""
     names = node_instances(node, spec.params)
     outputs = len(table.get((names[-1],), [None]))
     rows = []
     previous: Sequence[str] = connected
     for inst in names:
-        inside = [c for p, c in counts.items() if len(p) > 1 and p[0] == inst]
-        count = None if None in inside else _sum(inside)  # type: ignore[arg-type]
+        inside = by_instance.get(inst)  # None: the walk did not reach this instance
+        count = None if inside is None or None in inside else _sum(inside)  # type: ignore[arg-type]
         rows.append(
             Row(
                 inst,
@@ -156,7 +162,9 @@ def render(summary: Summary) -> str:
     if summary.unknown:
         lines += [
             f" Total params: unknown (at least {trainable + frozen:,})",
-            " Not counted statically: " + ", ".join(summary.unknown),
+            " Not counted statically: "
+            + ", ".join(summary.unknown[:10])
+            + (f" and {len(summary.unknown) - 10:,} more" if len(summary.unknown) > 10 else ""),
         ]
     else:
         lines += [

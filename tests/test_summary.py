@@ -143,6 +143,31 @@ def test_unknown_is_shown_and_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["not_counted"] == ["gate (kspec_test_layers.Gated)", "out (Dense)"]
 
 
+def test_walk_cut_short_is_unknown_not_zero() -> None:
+    """Past shapes.MAX_EVALUATIONS (90,000 nested block instances here) the walk stops: the
+    instances it did not reach, and the layers after them, are unknown, never counted as 0."""
+    text = """
+kspec: 1
+name: nested_repeats
+inputs: {x: {shape: [4]}}
+blocks:
+  inner: {inputs: [x], layers: [{name: d, type: Dense, units: 4}], outputs: d}
+  outer: {inputs: [x], layers: [{name: s, block: inner, repeat: 300}], outputs: s}
+layers:
+  - {name: first, type: Dense, units: 4}
+  - {name: o, block: outer, repeat: 300}
+  - {name: last, type: Dense, units: 2}
+outputs: last
+"""
+    summary = static_summary(kspec.loads(text))
+    rows = {r.name: r for r in summary.rows}
+    assert rows["first"].count == (20, 0) and rows["o_1"].count == (300 * 20, 0)
+    assert rows["o_300"].count is None and rows["last"].count is None
+    assert "o_300 (block outer)" in summary.unknown and "last (Dense)" in summary.unknown
+    text_out = render(summary)
+    assert " Total params: unknown (at least " in text_out and " more\n" in text_out
+
+
 def test_json(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(
         capsys, "summary", "--static", "--format", "json", str(ROOT / "examples" / "siamese.yaml")
