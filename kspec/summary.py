@@ -79,7 +79,7 @@ def static_summary(spec: Spec) -> Summary:
             )
         elif node.kind == "block":
             rows.extend(_block_rows(node, spec, table, by_instance, names(node.inputs.all_refs())))
-    known = _sum([c for c in counts.values() if c is not None])
+    known = params.total(c for c in counts.values() if c is not None)
     unknown = [f"{'/'.join(p)} ({types[p]})" for p, c in counts.items() if c is None]
     # rows the walk never reached (a hostile spec past shapes.MAX_EVALUATIONS)
     unknown += [f"{r.name} ({r.type})" for r in rows if r.count is None and
@@ -101,7 +101,8 @@ def _block_rows(
     previous: Sequence[str] = connected
     for inst in names:
         inside = by_instance.get(inst)  # None: the walk did not reach this instance
-        count = None if inside is None or None in inside else _sum(inside)  # type: ignore[arg-type]
+        known = [c for c in inside or () if c is not None]
+        count = params.total(known) if inside is not None and len(known) == len(inside) else None
         rows.append(
             Row(
                 inst,
@@ -114,10 +115,6 @@ def _block_rows(
         )
         previous = [inst] if outputs == 1 else [f"{inst}[{i}]" for i in range(outputs)]
     return rows
-
-
-def _sum(counts: Sequence[params.Count]) -> params.Count:
-    return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
 
 # -- output -----------------------------------------------------------------------------------

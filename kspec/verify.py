@@ -16,7 +16,7 @@ from typing import Any
 from kspec.api import build_model
 from kspec.compiler.runtime import copy_weights, deep_call, require_tensorflow
 from kspec.spec.ir import Spec
-from kspec.summary import static_summary
+from kspec.summary import Summary, static_summary
 
 TOLERANCE = 1e-5
 
@@ -108,13 +108,12 @@ def _weights(weights: Any) -> int:
     return sum(math.prod(w.shape) for w in weights)
 
 
-def static_disagreements(spec: Spec, model: Any) -> list[str]:
-    """Where ``kspec summary --static`` disagrees with the built functional ``model``: each
-    row's layer type, output shapes and weight counts (trainable and not), and the totals.
-    What the static summary leaves unknown (``?``) is not a disagreement."""
+def static_disagreements(summary: Summary, model: Any) -> list[str]:
+    """Where ``summary`` (``kspec summary --static``) disagrees with the built functional
+    ``model``: each row's layer type, output shapes and weight counts (trainable and not), and
+    the totals. What the static summary leaves unknown (``?``) is not a disagreement."""
     import keras
 
-    summary = static_summary(spec)
     problems = []
     for row in summary.rows:
         layer = model.get_layer(row.name)
@@ -181,9 +180,10 @@ def verify(
             f"output shapes differ: functional {result.shapes['functional']}, "
             f"subclass {result.shapes['subclass']}"
         )
-    result.static_problems = static_disagreements(spec, functional)
+    summary = static_summary(spec)
+    result.static_problems = static_disagreements(summary, functional)
     result.problems += [f"kspec summary --static disagrees: {p}" for p in result.static_problems]
-    result.static_unknown = static_summary(spec).unknown
+    result.static_unknown = summary.unknown
     copy_weights(functional, subclass)
     x = sample_inputs(spec)
     y_functional = functional(x, training=False)

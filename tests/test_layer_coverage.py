@@ -285,8 +285,9 @@ def test_layer_builds_in_both_targets(name: str) -> None:
         model = kspec.build_model(spec, target)
         results[target] = (int(model.count_params()), output_shapes(spec, model))
         if target == "functional":  # kspec summary --static agrees with the built layer
-            assert static_disagreements(spec, model) == []
-            counted = static_summary(spec).rows[-1].count is not None
+            summary = static_summary(spec)
+            assert static_disagreements(summary, model) == []
+            counted = summary.rows[-1].count is not None
             assert counted == (name not in NOT_COUNTED), NOT_COUNTED.get(name, "now counted")
     keras.backend.clear_session()
     assert results["functional"] == results["subclass"], results

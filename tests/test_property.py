@@ -113,8 +113,9 @@ def test_targets_agree(keras: Any, text: str) -> None:
 
         assert functional.count_params() == subclass.count_params()
         # kspec summary --static: every row and the totals, worked out without Keras
-        assert static_disagreements(spec, functional) == []
-        assert static_summary(spec).unknown == ()
+        summary = static_summary(spec)
+        assert static_disagreements(summary, functional) == []
+        assert summary.unknown == ()
         expected = _expected_layer_names(spec)
         assert _layer_names(keras, functional) == expected
         assert _layer_names(keras, subclass) == expected

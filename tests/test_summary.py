@@ -360,11 +360,12 @@ def test_counts_agree_with_keras(case: str) -> None:
 
     inputs, node = AGAINST_KERAS[case]
     spec = _spec(inputs, [{"name": "probe", **node}])
-    row = static_summary(spec).rows[-1]
+    summary = static_summary(spec)
+    row = summary.rows[-1]
     assert row.count is not None, "not counted statically"
     try:
         model = kspec.build_model(spec, "functional")
-        assert static_disagreements(spec, model) == []
+        assert static_disagreements(summary, model) == []
         assert sum(row.count) == model.get_layer("probe").count_params()
     finally:
         keras.backend.clear_session()

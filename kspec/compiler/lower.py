@@ -25,9 +25,9 @@ class Lowered:
     source: str
     target: str
     class_name: str | None
+    code: types.CodeType = field(compare=False, repr=False)  # the source, compiled
     params: dict[str, str] = field(default_factory=dict)  # spec param -> keyword argument
     filename: str = "<kspec>"
-    code: types.CodeType | None = field(default=None, compare=False, repr=False)
 
 
 def header(spec: Spec, target: str, overrides: Mapping[str, Any] | None) -> list[str]:
@@ -207,7 +207,7 @@ class Module:
         source = self.w.text()
         filename = f"<kspec {self.spec.source} {target}>"
         code = check_source(source, filename)
-        return Lowered(source, target, class_name, params, filename, code)
+        return Lowered(source, target, class_name, code, params, filename)
 
 
 def compile_value(value: Any, kind: str | None) -> str:

@@ -105,8 +105,7 @@ def load_module(lowered: Lowered, name: str | None = None) -> types.ModuleType:
     module.__file__ = lowered.filename
     lines = lowered.source.splitlines(keepends=True)
     linecache.cache[lowered.filename] = (len(lowered.source), None, lines, lowered.filename)
-    code = lowered.code or compile(lowered.source, lowered.filename, "exec")
-    exec(code, module.__dict__)  # the source is kspec's own output, compiled by check_source
+    exec(lowered.code, module.__dict__)  # kspec's own output, compiled by check_source
     return module
 
 

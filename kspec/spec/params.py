@@ -13,7 +13,7 @@ This module imports neither TensorFlow, Keras nor NumPy: ``kspec summary --stati
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kspec.schemas.catalog import LAYERS, canonical
@@ -21,9 +21,12 @@ from kspec.spec.shapes import (
     Shape,
     Unknown,
     apply_layer,
+    attention_inputs,
     channels_first,
     get_arg,
     is_int,
+    is_shape,
+    main_input,
     nested_layer,
     to_int,
     to_ints,
@@ -59,31 +62,19 @@ def _count(t: str, a: Mapping[str, Any], inputs: Any) -> Count:
 # -- inputs -----------------------------------------------------------------------------------
 
 
-def _known(x: Any) -> Shape:
-    if isinstance(x, tuple) and all(d is None or is_int(d) for d in x):
-        return x
-    raise Unknown
-
-
 def _main(t: str, inputs: Any) -> Shape:
     """The tensor a layer is built on: its first call argument."""
-    if isinstance(inputs, Mapping):
-        first = LAYERS[t].call_args[0] if LAYERS[t].call_args else None
-        inputs = inputs.get(first) if first else None
     if isinstance(inputs, list) and len(inputs) == 1:
         inputs = inputs[0]
-    return _known(inputs)
+    x = main_input(t, inputs)
+    if x is None or not is_shape(x):
+        raise Unknown
+    return x
 
 
 def _query_value_key(inputs: Any) -> tuple[Shape, Shape, Shape]:
-    if isinstance(inputs, Mapping):
-        q, v, k = inputs.get("query"), inputs.get("value"), inputs.get("key")
-    elif isinstance(inputs, list) and len(inputs) in (2, 3):
-        q, v, k = inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else None
-    else:
-        raise Unknown
-    q, v = _known(q), _known(v)
-    return q, v, v if k is None else _known(k)
+    q, v, k = attention_inputs(inputs)
+    return q, v, v if k is None else k
 
 
 def _dim(x: Shape, axis: int) -> int:
@@ -192,14 +183,18 @@ def _inner(value: Any, x: Shape) -> Count:
     return result
 
 
-def _add(left: Count, right: Count) -> Count:
-    return left[0] + right[0], left[1] + right[1]
+def total(counts: Iterable[Count]) -> Count:
+    """The sum of (trainable, non-trainable) counts."""
+    trainable = frozen = 0
+    for t, f in counts:
+        trainable, frozen = trainable + t, frozen + f
+    return trainable, frozen
 
 
 def _bidirectional(t: str, a: Mapping[str, Any], x: Shape) -> Count:
     forward = _inner(get_arg(a, "layer"), x)
     backward = get_arg(a, "backward_layer")
-    return _add(forward, forward if backward is None else _inner(backward, x))
+    return total([forward, forward if backward is None else _inner(backward, x)])
 
 
 def _time_distributed(t: str, a: Mapping[str, Any], x: Shape) -> Count:
@@ -212,9 +207,9 @@ def _sequence(t: str, a: Mapping[str, Any], x: Shape) -> Count:
     layers = get_arg(a, "cells" if t == "StackedRNNCells" else "layers")
     if not isinstance(layers, list):
         raise Unknown
-    total = (0, 0)
+    counts = []
     for value in layers:
-        total = _add(total, _inner(value, x))
+        counts.append(_inner(value, x))
         inner_t, inner = nested_layer(value)
         if t == "StackedRNNCells":
             x = (*x[:-1], _cell_units(inner_t, inner))
@@ -223,7 +218,7 @@ def _sequence(t: str, a: Mapping[str, Any], x: Shape) -> Count:
         if outs is None or len(outs) != 1 or outs[0] is None:
             raise Unknown
         x = outs[0]
-    return total
+    return total(counts)
 
 
 def _spectral(t: str, a: Mapping[str, Any], x: Shape) -> Count:
@@ -240,13 +235,14 @@ def _spectral(t: str, a: Mapping[str, Any], x: Shape) -> Count:
     return trainable, frozen + width
 
 
-def _axes_size(a: Mapping[str, Any], x: Shape, default: Any = -1) -> int:
-    """The number of elements over the ``axis`` argument (an int or a list of ints)."""
-    raw = get_arg(a, "axis", default)
-    axes = raw if isinstance(raw, list) else [raw]
-    if not axes or not all(is_int(ax) for ax in axes):
+def _axes_size(a: Mapping[str, Any], x: Shape, none_ok: bool = False) -> int:
+    """The number of elements over the ``axis`` argument: an int or a list of ints (with
+    ``none_ok``, None or ``[]`` is no axis: one element)."""
+    raw = get_arg(a, "axis", -1)
+    axes = [] if raw is None and none_ok else raw if isinstance(raw, list) else [raw]
+    if not (axes or none_ok) or not all(is_int(ax) and -len(x) <= ax < len(x) for ax in axes):
         raise Unknown
-    return math.prod(_dim(x, ax) for ax in set(ax % len(x) for ax in axes))
+    return math.prod(_dim(x, ax) for ax in {ax % len(x) for ax in axes})
 
 
 def _batch_norm(t: str, a: Mapping[str, Any], x: Shape) -> Count:
@@ -266,12 +262,8 @@ def _rms_norm(t: str, a: Mapping[str, Any], x: Shape) -> Count:
 def _normalization(t: str, a: Mapping[str, Any], x: Shape) -> Count:
     if get_arg(a, "mean") is not None:
         return 0, 0  # given mean and variance are constants, not weights
-    raw = get_arg(a, "axis", -1)
-    keep = [] if raw is None else raw if isinstance(raw, list) else [raw]
-    if not all(is_int(ax) for ax in keep):
-        raise Unknown
-    size = math.prod(_dim(x, ax) for ax in set(ax % len(x) for ax in keep))
-    return 0, 2 * size + 1  # mean, variance and a scalar count
+    # the mean and variance over the kept axes, and a scalar count
+    return 0, 2 * _axes_size(a, x, none_ok=True) + 1
 
 
 def _embedding(t: str, a: Mapping[str, Any], x: Shape) -> Count:

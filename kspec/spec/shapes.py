@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from kspec.codes import CODES as ALL_CODES
 from kspec.schemas.catalog import LAYERS
@@ -900,29 +900,18 @@ def _apply(
     call: Mapping[str, Any],
     labels: Sequence[str] | None,
 ) -> Shapes:
+    if t == "MultiHeadAttention":
+        return _attention(a, *attention_inputs(inputs), call)
     if isinstance(inputs, Mapping):
-        if t == "MultiHeadAttention":
-            q, v, k = inputs.get("query"), inputs.get("value"), inputs.get("key")
-            if not (_shape(q) and _shape(v) and (k is None or _shape(k))):
-                raise Unknown
-            return _attention(a, q, v, k, call)  # type: ignore[arg-type]
-        layer = LAYERS.get(t)
-        first = layer.call_args[0] if layer and layer.call_args else None
-        main = inputs.get(first) if first else None
+        main = _first_arg(t, inputs)
         inputs = list(main) if t in _MERGES and isinstance(main, list | tuple) else main
     if t in _MERGES:
-        if not isinstance(inputs, list | tuple) or not all(_shape(x) for x in inputs):
+        if not isinstance(inputs, list | tuple) or not all(is_shape(x) for x in inputs):
             raise Unknown
         return _merge(t, a, list(inputs), labels)
-    if t == "MultiHeadAttention":
-        if not isinstance(inputs, list | tuple) or len(inputs) not in (2, 3):
-            raise Unknown
-        if not all(_shape(x) for x in inputs):
-            raise Unknown
-        return _attention(a, inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else None, call)
     if isinstance(inputs, list) and len(inputs) == 1:
         inputs = inputs[0]
-    if not _shape(inputs):
+    if not is_shape(inputs):
         raise Unknown
     rule = _SINGLE.get(t)
     if rule is None:
@@ -930,8 +919,29 @@ def _apply(
     return rule(t, a, inputs)
 
 
-def _shape(x: Any) -> bool:
+def is_shape(x: Any) -> TypeGuard[Shape]:
     return isinstance(x, tuple) and all(d is None or is_int(d) for d in x)
+
+
+def attention_inputs(inputs: Any) -> tuple[Shape, Shape, Shape | None]:
+    """Query, value and key (None: the value is the key) of an attention layer's call: a
+    mapping by call argument, or 2 or 3 positional tensors. Unknown unless all are shapes."""
+    if isinstance(inputs, Mapping):
+        q, v, k = inputs.get("query"), inputs.get("value"), inputs.get("key")
+    elif isinstance(inputs, list | tuple) and len(inputs) in (2, 3):
+        q, v, k = inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else None
+    else:
+        raise Unknown
+    if not (is_shape(q) and is_shape(v) and (k is None or is_shape(k))):
+        raise Unknown
+    return q, v, k
+
+
+def _first_arg(t: str, inputs: Mapping[str, Any]) -> Any:
+    """What a layer's first call argument (the tensor it is built on) is given, by name."""
+    layer = LAYERS.get(t)
+    first = layer.call_args[0] if layer and layer.call_args else None
+    return inputs.get(first) if first else None
 
 
 # -- shared layers ----------------------------------------------------------------------------
@@ -1064,14 +1074,10 @@ def _layer_inputs(ni: NodeInputs, values: Mapping[str, Shapes]) -> tuple[Any, li
     return out, labels
 
 
-def _main_input(t: str, inputs: Any) -> Shape | None:
+def main_input(t: str, inputs: Any) -> Shape | None:
     """The tensor a layer is built on (its first call argument)."""
-    if isinstance(inputs, dict):
-        layer = LAYERS.get(t)
-        first = layer.call_args[0] if layer and layer.call_args else None
-        value = inputs.get(first) if first else None
-        return value if isinstance(value, tuple) else None
-    return inputs if isinstance(inputs, tuple) else None
+    value = _first_arg(t, inputs) if isinstance(inputs, Mapping) else inputs
+    return value if isinstance(value, tuple) else None
 
 
 def _run(
@@ -1126,7 +1132,7 @@ def _layer_node(
     args = evaluate_args(owner.layer, env)
     call = {k: _value(v, env) for k, v in node.call}
     inputs, labels = _layer_inputs(node.inputs, values)
-    main = _main_input(t, inputs)
+    main = main_input(t, inputs)
     earlier = first_call.get(owner.name)
     if earlier is None:  # this call builds the layer (even on a shape not known here)
         first_call[owner.name] = (main, node.name)
