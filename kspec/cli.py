@@ -20,7 +20,7 @@ from typing import Any
 from kspec import api
 from kspec.diagnostics import Diagnostic, KspecError, has_errors, write_report
 from kspec.files import find_specs, write_atomic
-from kspec.spec.ir import Spec
+from kspec.spec.ir import Spec, describe
 from kspec.spec.loader import MAX_BYTES, Limits, load_text
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -144,11 +144,7 @@ def _print_shapes(path: str, spec: Spec) -> None:
         (i.name, "Input", format_shape(table.get((i.name,), [None])[0])) for i in spec.graph.inputs
     ]
     for node in spec.graph.nodes:
-        kind = (
-            node.layer.type
-            if node.layer
-            else (f"share of {node.target}" if node.kind == "share" else f"block {node.target}")
-        )
+        kind = describe(node)
         shapes = table.get((node.name,)) or [None]
         rows.append((node.name, kind, ", ".join(format_shape(s) for s in shapes)))
     width = [max(len(r[k]) for r in rows) for k in range(2)]
@@ -377,6 +373,17 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"wrote {args.output} ({text.count(chr(10) + '  - ')} nodes)", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """What a diagnostic code means, how it arises and how to fix it."""
+    from kspec.codes import ENTRIES, explain
+
+    code = args.code.upper()
+    if code not in ENTRIES:
+        raise UsageError(f"no code {code}; the codes are listed in docs/errors.md")
+    sys.stdout.write(explain(code))
     return EXIT_OK
 
 
@@ -615,6 +622,14 @@ def parser() -> argparse.ArgumentParser:
     with_imports(v)
     with_params(v)
     v.set_defaults(func=cmd_verify)
+
+    x = sub.add_parser(
+        "explain",
+        help="explain a diagnostic code (e.g. kspec explain KS201)",
+        description="Print what a diagnostic code means, an example, and how to fix it.",
+    )
+    x.add_argument("code", metavar="CODE", help="a code such as KS201")
+    x.set_defaults(func=cmd_explain)
 
     j = sub.add_parser(
         "schema",

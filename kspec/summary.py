@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kspec.layers import Count, Shape, Shapes, canonical, format_shape
-from kspec.spec.ir import Node, Ref, Spec, node_instances
+from kspec.spec.ir import BlockNode, LayerNode, Ref, ShareNode, Spec, node_instances
 from kspec.spec.walk import LayerCall, NodePath, Walk, walk
 
 
@@ -54,10 +54,14 @@ def static_summary(spec: Spec, found: Walk | None = None) -> Summary:
     table = found.shapes
     shares: dict[str, list[Ref]] = {}
     for node in spec.graph.nodes:
-        if node.kind == "share":
-            shares.setdefault(str(node.target), []).extend(node.inputs.all_refs())
+        if isinstance(node, ShareNode):
+            shares.setdefault(node.target, []).extend(node.inputs.all_refs())
     # a repeated block node's outputs are its last instance's (Keras names it name_N)
-    last = {n.name: node_instances(n, spec.params)[-1] for n in spec.graph.nodes if n.repeat}
+    last = {
+        n.name: node_instances(n, spec.params)[-1]
+        for n in spec.graph.nodes
+        if isinstance(n, BlockNode) and n.repeat
+    }
 
     def names(refs: Sequence[Ref]) -> tuple[str, ...]:
         return tuple(str(Ref(last.get(r.node, r.node), r.index)) for r in refs)
@@ -70,8 +74,7 @@ def static_summary(spec: Spec, found: Walk | None = None) -> Summary:
     rows = [Row(i.name, "input", "InputLayer", table.get((i.name,), [None]), (0, 0), ()) for i in
             spec.graph.inputs]  # fmt: skip
     for node in spec.graph.nodes:
-        if node.kind == "layer":
-            assert node.layer is not None
+        if isinstance(node, LayerNode):
             refs = [*node.inputs.all_refs(), *shares.get(node.name, ())]
             rows.append(
                 Row(
@@ -83,7 +86,7 @@ def static_summary(spec: Spec, found: Walk | None = None) -> Summary:
                     names(refs),
                 )
             )
-        elif node.kind == "block":
+        elif isinstance(node, BlockNode):
             rows.extend(_block_rows(node, spec, table, by_instance, names(node.inputs.all_refs())))
     known = total(c for c in counts.values() if c is not None)
     unknown = [f"{'/'.join(p)} ({built[p].call.type})" for p, c in counts.items() if c is None]
@@ -94,7 +97,7 @@ def static_summary(spec: Spec, found: Walk | None = None) -> Summary:
 
 
 def _block_rows(
-    node: Node,
+    node: BlockNode,
     spec: Spec,
     table: Mapping[NodePath, Shapes],
     by_instance: Mapping[str, list[Count | None]],
@@ -113,7 +116,7 @@ def _block_rows(
             Row(
                 inst,
                 "block",
-                f"block {node.target}",
+                f"block {node.block}",
                 table.get((inst,), [None]),
                 count,
                 tuple(previous),

@@ -15,7 +15,8 @@ from typing import Any
 from kspec.compiler import lower
 from kspec.compiler.naming import Namespace
 from kspec.compiler.source import layer_call, literal, py_str
-from kspec.spec.ir import Block, Graph, Node, Spec
+from kspec.spec.ir import Block, BlockNode, Graph, LayerNode, ShareNode, Spec
+from kspec.spec.ir import owner as ir_owner
 
 
 def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lowered:
@@ -92,17 +93,18 @@ def _body(
     variable of its own, created before its first use (a share may come before its target in
     the graph's order), so that every use calls the same layer object."""
     w = m.w
-    shared = sorted({str(n.target) for n in graph.nodes if n.kind == "share"})
+    shared = sorted({n.target for n in graph.nodes if isinstance(n, ShareNode)})
     layer_var = {name: ns.fresh(f"{name}_layer") for name in shared}
-    owners = {n.name: n.layer for n in graph.nodes if n.layer is not None}
+    owners = {n.name: n.layer for n in graph.nodes if isinstance(n, LayerNode)}
     created: set[str] = set()
     types = lower.layer_types(graph)
     for node in graph.nodes:
         out = local[node.name]
-        if node.kind == "block":
-            _block_call(m, node, local, args, ns, funcs[str(node.target)])
+        if isinstance(node, BlockNode):
+            _block_call(m, node, local, args, ns, funcs[node.block])
             continue
-        owner = lower.layer_owner(node)
+        assert isinstance(node, LayerNode | ShareNode)
+        owner = ir_owner(node)
         call_args = lower.call_arguments(node, local, args, types.get(owner))
         ctor = layer_call(owners[owner], [("name", py_str(owner))], args)
         if owner not in layer_var:
@@ -116,7 +118,7 @@ def _body(
 
 def _block_call(
     m: lower.Module,
-    node: Node,
+    node: BlockNode,
     local: dict[str, str],
     args: dict[str, str],
     ns: Namespace,
