@@ -17,6 +17,7 @@ from kspec.compiler.naming import LOCAL_NAMES, MODEL_ATTRIBUTES, MODULE_NAMES, N
 @pytest.mark.tf
 def test_model_attributes_cover_keras() -> None:
     keras = pytest.importorskip("keras")
+
     class Model(keras.Model):  # what the subclass target generates: a keras.Model subclass
         def call(self, inputs):
             return inputs

@@ -27,6 +27,7 @@ NOISE = re.compile(
     r"  warnings\.warn|\d\. |Exception encountered: )"
 )
 
+
 def run(code: str, n: int, text: str | bytes | None, args: list[str], env_py: str | None = None):
     folder = os.path.join(GEN, code, str(n))
     shutil.rmtree(folder, ignore_errors=True)
