@@ -10,10 +10,11 @@ named under the totals. tests/test_summary.py checks each row against the built 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kspec.freeze import SpecPaths, frozen_count
 from kspec.schemas.catalog import canonical
 from kspec.spec import params
 from kspec.spec.ir import Node, Ref, Spec, node_instances
@@ -38,12 +39,16 @@ class Summary:
     unknown: tuple[str, ...]  # "name (Type)" of layers whose weights could not be counted
 
 
-def static_summary(spec: Spec) -> Summary:
+def static_summary(spec: Spec, freeze: Iterable[str] = ()) -> Summary:
+    """The summary of ``spec``'s model; ``freeze``: layers frozen as by ``--freeze`` (the
+    ``trainable: false`` of a block instance is always honoured)."""
     counts: dict[NodePath, params.Count | None] = {}
     types: dict[NodePath, str] = {}
+    paths = SpecPaths(spec, freeze)
 
     def on_build(path: NodePath, layer_type: str, args: dict[str, Any], inputs: Any) -> None:
-        counts[path] = params.count(layer_type, args, inputs)
+        count = params.count(layer_type, args, inputs)
+        counts[path] = frozen_count(count) if paths.frozen(path) else count
         types[path] = canonical(layer_type)
 
     table = infer(spec, on_build=on_build)

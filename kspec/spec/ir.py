@@ -79,6 +79,7 @@ class Node:
     target: str | None = None  # share: the node whose layer is reused; block: the block name
     block_args: tuple[tuple[str, Value], ...] = ()
     repeat: int | Expr | None = None  # block nodes: None (one instance) or N instances
+    trainable: bool | None = None  # block nodes: `trainable:` as written (None: not given)
     call: tuple[tuple[str, Value], ...] = ()
     n_outputs: int = 1  # 0: unknown (a custom layer)
     span: Span | None = None

@@ -62,6 +62,7 @@ RESERVED_MODULES = frozenset(
 
 _REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([0-9]{1,6})\])?\Z")
 _NODE_STRUCTURAL = ("name", "type", "share", "block", "inputs")
+_BLOCK_NODE_KEYS = ("name", "block", "inputs", "repeat", "trainable")  # the rest: block params
 
 
 @dataclass
@@ -119,7 +120,7 @@ def _symbolic_node(node: Any, path: Path, ctx: _Ctx) -> Any:
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key in _NODE_STRUCTURAL:
+        if key in _NODE_STRUCTURAL or (key == "trainable" and "block" in node):
             _no_expressions(value, (*path, key), ctx, f"`{key}`")
             out[key] = value
         else:
@@ -455,7 +456,7 @@ def _check_node(node_ev: Any, path: Path, ctx: _Ctx, blocks: dict[str, _BlockSig
             return
         sig = blocks[b]
         for key in node_ev:
-            if key not in ("name", "block", "inputs", "repeat") and key not in sig.params:
+            if key not in _BLOCK_NODE_KEYS and key not in sig.params:
                 ctx.rep.add(
                     "KS213",
                     f"block {b!r} has no param `{key}`",
@@ -889,11 +890,15 @@ def _make_node(
         return replace(node, layer=_layer_spec(sym))
     if "share" in ev:
         return replace(node, kind="share", target=ev["share"])
-    args = tuple(
-        (k, _freeze(v)) for k, v in sym.items() if k not in ("name", "block", "inputs", "repeat")
-    )
+    args = tuple((k, _freeze(v)) for k, v in sym.items() if k not in _BLOCK_NODE_KEYS)
+    trainable = ev.get("trainable") if isinstance(ev.get("trainable"), bool) else None
     return replace(
-        node, kind="block", target=ev["block"], block_args=args, repeat=sym.get("repeat")
+        node,
+        kind="block",
+        target=ev["block"],
+        block_args=args,
+        repeat=sym.get("repeat"),
+        trainable=trainable,
     )
 
 
