@@ -69,4 +69,10 @@ CODES: dict[str, str] = {
     "KS904": "training data missing or unreadable",
     "KS905": "Graphviz cannot render the plot",
     "KS906": "model cannot be imported",
+    "KS907": "weights cannot be read",
+    "KS908": "weights do not fit the model",
+    "KS909": "no such layer to freeze",
+    "KS910": "export tools not installed",
+    "KS911": "model cannot be exported",
+    "KS912": "exported model does not match Keras",
 }

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -153,3 +154,38 @@ def test_generated_code_sets_trainable_after_creation() -> None:
     assert "    model_.trainable = trainable\n" in functional
     assert "def pair(tensors, name=None):" in functional  # no instance of pair sets it
     assert 'dense_bn(first, trainable=False, name="second")' in functional
+
+
+def _counts(weights: Any) -> int:
+    return sum(math.prod(w.shape) for w in weights)
+
+
+@pytest.mark.tf
+def test_both_targets_freeze_and_agree_with_the_static_summary() -> None:
+    pytest.importorskip("tensorflow")
+    from kspec.verify import verify
+
+    spec = _spec()
+    result = verify(spec, roundtrip=True)
+    assert result.ok, result.problems  # every row's (trainable, non-trainable) counts too
+    expected = _total(BACKBONE, STACK, PROJ, HEAD)
+    for target in kspec.api.TARGETS:
+        model = kspec.build_model(spec, target)
+        assert (_counts(model.trainable_weights), _counts(model.non_trainable_weights)) == (
+            expected
+        )
+        frozen = kspec.build_model(spec, target, freeze=["proj", "stack"])
+        assert _counts(frozen.trainable_weights) == 99
+
+
+def test_cli_summary_static_freeze(capsys: pytest.CaptureFixture[str], tmp_path: Any) -> None:
+    path = tmp_path / "ft.yaml"
+    path.write_text(SPEC, encoding="utf-8")
+    status = kspec.cli.main(["summary", "--static", str(path), "--freeze", "proj", "head"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert " Trainable params: 1,120\n" in out
+    status = kspec.cli.main(["summary", "--static", str(path), "--freeze", "nope"])
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert "error[KS909]: cannot freeze 'nope': the model has no layer" in err
