@@ -17,20 +17,22 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kspec.diagnostics import Diagnostic, KspecError
-from kspec.spec.ir import Graph, Node, Spec
+from kspec.spec.ir import Graph, Node, Spec, node_instances
 from kspec.spec.report import did_you_mean
 
 NodePath = tuple[str, ...]
 
 
-def _instance_of(node: Node, segment: str) -> bool:
-    """``segment`` is an instance name (``name_3``) of the repeated block node ``node``."""
+def _instance_of(node: Node, segment: str, count: int | None) -> bool:
+    """``segment`` is an instance name (``name_3``) of the repeated block node ``node``, which
+    has ``count`` instances (None: not known here, inside a block)."""
     rest = segment[len(node.name) + 1 :]
     return (
         node.repeat is not None
         and segment.startswith(f"{node.name}_")
         and rest.isdigit()
         and rest[0] != "0"
+        and (count is None or int(rest) <= count)
     )
 
 
@@ -43,6 +45,10 @@ class SpecPaths:
         self._graphs: dict[str | None, dict[str, Node]] = {}
         self._repeated: dict[str | None, list[Node]] = {}
         self._blocks = {b.name: b.graph for b in spec.blocks}
+        # the model's own repeated nodes have a known count (a block's depend on its params)
+        self._counts = {
+            n.name: len(node_instances(n, spec.params)) for n in spec.graph.nodes if n.repeat
+        }
         self.freeze = tuple(self.resolve(name) for name in freeze)
         self._any_frozen = bool(self.freeze) or any(
             n.kind == "block" and n.trainable is False
@@ -67,8 +73,9 @@ class SpecPaths:
             if depth and out[-1].kind != "block":
                 return None  # inside a layer: kspec's paths stop at layers
             by_name, repeated = self._index(key)
+            counts = self._counts if key is None else {}
             node = by_name.get(segment) or next(
-                (n for n in repeated if _instance_of(n, segment)), None
+                (n for n in repeated if _instance_of(n, segment, counts.get(n.name))), None
             )
             if node is None:
                 return None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ class WeightReport:
     unused: list[tuple[NodePath, int]]
     loaded: list[NodePath] = field(default_factory=list)
     refused: bool = False  # a mismatch without ``partial``: nothing was loaded
-    _assign: list[tuple[NodePath, Any, Store]] = field(default_factory=list, repr=False)
+    _assign: list[tuple[Any, Store]] = field(default_factory=list, repr=False)
 
     def count(self, status: str) -> int:
         return sum(m.status == status for m in self.layers)
@@ -242,6 +243,11 @@ def _compare(layer: Any, want: Store, have: Store, prefix: str) -> list[str]:
     return out
 
 
+def _under(path: NodePath, keys: dict[NodePath, Any]) -> NodePath | None:
+    """The longest prefix of ``path`` that is a key of ``keys``: the spec layer it is in."""
+    return next((path[:i] for i in range(len(path), 0, -1) if path[:i] in keys), None)
+
+
 def match(
     model: Any, stores: dict[NodePath, Store], source: str, paths: SpecPaths | None = None
 ) -> WeightReport:
@@ -252,35 +258,75 @@ def match(
     keys = list(layer_map(model))
     order = {layer.name: i for i, layer in enumerate(model.layers)}
     keys.sort(key=lambda k: (order.get(k[0], len(order)), k))
-    parts: dict[NodePath, list[tuple[NodePath, Any, Store]]] = {k: [] for k in keys}
-    for p, (layer, store) in _walk(model).items():  # under the spec layer it belongs to
-        key = next((p[:i] for i in range(len(p), 0, -1) if p[:i] in parts), None)
+    # each spec layer's own sublayers (a wrapper's inner layer, an LSTM's cell), both sides
+    mine: dict[NodePath, dict[NodePath, tuple[Any, Store]]] = {k: {} for k in keys}
+    for p, entry in _walk(model).items():
+        key = _under(p, mine)
         if key is not None:
-            parts[key].append((p, layer, store))
+            mine[key][p[len(key) :]] = entry
+    theirs: dict[NodePath, dict[NodePath, NodePath]] = {}
+    for p in stores:
+        key = _under(p, mine)
+        if key is not None:
+            theirs.setdefault(key, {})[p[len(key) :]] = p
     report = WeightReport(source, [], [])
     used: set[NodePath] = set()
     for key in keys:
-        found = [p for p, _, _ in parts[key] if p in stores]
-        used.update(found)
-        arrays = sum(len(store) for _, _, store in parts[key])
+        canonical, src = _canonical(mine[key]), theirs.get(key, {})
+        by_canonical = {c: src[r] for r, c in _canonical(src).items()}
+        found = {r: by_canonical.get(canonical[r]) for r in mine[key]}
+        used.update(f for f in found.values() if f is not None)
+        arrays = sum(len(store) for _, store in mine[key].values())
         location = paths.location(key) if paths is not None else None
-        if not found:
+        if not any(found.values()):
             report.layers.append(LayerMatch(key, "missing", arrays, location))
             continue
         differences = []
-        for p, layer, store in parts[key]:
-            inner = "/".join(p[len(key) :])
-            if p not in stores:
+        for rel, (layer, store) in mine[key].items():
+            inner = "/".join(rel)
+            have = found[rel]
+            if have is None:
                 differences.append(f"{inner}: not in the file")
             else:
-                differences += _compare(layer, store, stores[p], f"{inner}: " if inner else "")
+                differences += _compare(layer, store, stores[have], f"{inner}: " if inner else "")
         if differences:
             report.layers.append(LayerMatch(key, "mismatch", arrays, location, differences))
             continue
         report.layers.append(LayerMatch(key, "matched", arrays, location))
-        report._assign.extend((p, layer, stores[p]) for p, layer, _ in parts[key])
+        report._assign += [
+            (layer, stores[f])
+            for (layer, _), f in zip(mine[key].values(), found.values(), strict=True)
+            if f is not None
+        ]
     report.unused = _unused(stores, used)
     return report
+
+
+_SUFFIX = re.compile(r"(.*?)(?:_(\d+))?")
+
+
+def _canonical(rels: Iterable[NodePath]) -> dict[NodePath, NodePath]:
+    """Paths below a spec layer with Keras' numbered names (``dense_5``) replaced by the rank
+    among siblings of the same base name: a sublayer the spec does not name (a wrapper's inner
+    layer) is named by a counter, so the same layer saved elsewhere may be ``dense_5``."""
+    rels = list(rels)
+    out: dict[NodePath, NodePath] = {(): ()}
+    for depth in range(1, max(map(len, rels), default=0) + 1):
+        deep = [r for r in rels if len(r) >= depth]
+        groups: dict[tuple[NodePath, str], set[str]] = {}
+        for rel in deep:
+            m = _SUFFIX.fullmatch(rel[depth - 1])
+            assert m is not None  # the pattern matches every string
+            groups.setdefault((out[rel[: depth - 1]], m.group(1)), set()).add(rel[depth - 1])
+        rank = {
+            (parent, name): f"{base}#{i}"
+            for (parent, base), names in groups.items()
+            for i, name in enumerate(sorted(names, key=lambda n: (len(n), n)))  # dense, dense_1
+        }
+        for rel in deep:
+            parent = out[rel[: depth - 1]]
+            out[rel[:depth]] = (*parent, rank[(parent, rel[depth - 1])])
+    return {r: out[r] for r in rels}
 
 
 def _unused(stores: dict[NodePath, Store], used: set[NodePath]) -> list[tuple[NodePath, int]]:
@@ -298,7 +344,7 @@ def apply(report: WeightReport) -> None:
     """Load every matched layer's weights (through the layer's ``load_own_variables``)."""
     import numpy as np
 
-    for _, layer, store in report._assign:
+    for layer, store in report._assign:
         layer.load_own_variables({k: _array(v, np) for k, v in store.items()})
     report.loaded = [m.path for m in report.layers if m.status == "matched"]
 

@@ -111,6 +111,7 @@ def test_freeze_names_resolve() -> None:
         ("head/kernel", "cannot freeze 'head/kernel': 'head' has no layer or block instance "
          "'kernel'", "name a node of the spec"),
         ("backbone_0", "cannot freeze 'backbone_0'", "did you mean 'backbone'?"),
+        ("backbone_3", "cannot freeze 'backbone_3'", "did you mean 'backbone'?"),  # repeat: 2
         ("", "cannot freeze ''", "name a node of the spec"),
     ],
 )  # fmt: skip

@@ -331,3 +331,39 @@ def test_usage_errors(trained: dict[str, str], capsys: pytest.CaptureFixture[str
     assert (status, err) == (2, "kspec: error: --partial needs --weights FILE\n")
     status, _, err = run(capsys, "summary", "--static", trained["spec"], "--weights", "x.keras")
     assert status == 2 and "leave out --static" in err
+
+
+WRAPPERS = """\
+kspec: 1
+name: wrappers
+inputs:
+  x: {shape: [4, 6]}
+layers:
+  - {name: encode, type: Bidirectional, layer: {type: LSTM, units: 3, return_sequences: true}}
+  - {name: step, type: TimeDistributed, layer: {type: Dense, units: 2}}
+outputs: step
+"""
+
+
+def test_wrapped_layers_match_whatever_keras_numbered_them(tmp_path: Path) -> None:
+    """The spec names the wrapper, not the layer inside it: Keras numbers that one (`dense_7`
+    in a session that made seven Dense layers before), so it is matched by its base name."""
+    import keras
+    import numpy as np
+
+    x = keras.Input((4, 6), name="x")
+    h = keras.layers.Bidirectional(
+        keras.layers.LSTM(3, return_sequences=True, name="lstm_3"), name="encode"
+    )(x)
+    y = keras.layers.TimeDistributed(keras.layers.Dense(2, name="dense_7"), name="step")(h)
+    hand = keras.Model(x, y)
+    path = str(tmp_path / "hand.weights.h5")
+    hand.save_weights(path)
+    reports: list[Any] = []
+    model = kspec.build_model(kspec.loads(WRAPPERS), weights=path, on_weights=reports.append)
+    assert [(m.path, m.status, m.arrays) for m in reports[0].layers] == [
+        (("encode",), "matched", 6),
+        (("step",), "matched", 2),
+    ]
+    data = np.random.default_rng(2).standard_normal((2, 4, 6)).astype("float32")
+    np.testing.assert_allclose(model(data), hand(data), atol=1e-6)
