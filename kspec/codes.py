@@ -1502,6 +1502,159 @@ it nests another model. Exit status 2.""",
 module is importable (on `PYTHONPATH`) and the function returns a Functional model. Rebuild a
 subclassed model with `keras.Input` -> layers -> `keras.Model(inputs, outputs)` first.""",
     ),
+    "KS907": Code(
+        "weights cannot be read",
+        cause="""`--weights SOURCE` (on `summary`, `verify`, `fit`, `export`; `weights=` in
+`kspec.build_model`) could not read SOURCE: the file does not exist, is not a `.keras` or
+`.weights.h5` file, is not a valid archive or HDF5 file, or `module:function` could not be
+imported or called, or did not return a Keras model. Exit status 2.""",
+        examples=[
+            Example(
+                intro="`kspec summary spec.yaml --weights pretrained.keras` without that file:",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: hidden, type: Dense, units: 4}
+outputs: hidden
+""",
+                args=["summary", "spec.yaml", "--weights", "pretrained.keras"],
+            )
+        ],
+        fix="""Give a file written by `model.save("x.keras")` (or `kspec fit --save x.keras`) or
+`model.save_weights("x.weights.h5")`, or `module:function` returning a Keras model (with
+`--allow-import module`: the module's code runs).""",
+    ),
+    "KS908": Code(
+        "weights do not fit the model",
+        cause="""The weights given with `--weights` are loaded layer by layer, by the path of layer
+names (`hidden`, `tower_2/gate`), and a layer of the model has weights of other shapes in the
+file: the spec changed that layer (more units, another input size). Nothing is loaded, and the
+report above the error lists every layer (matched, missing from the file, mismatched with both
+shapes, unused in the file). Also reported when no layer of the model is in the file at all
+(the weights of another model).""",
+        examples=[
+            Example(
+                intro="A head changed from 10 to 5 units, with the weights of the 10-unit model: `kspec summary spec.yaml --weights base.weights.h5`",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: hidden, type: Dense, units: 16}
+  - {name: head, type: Dense, units: 5}
+outputs: head
+""",
+                python="""
+import keras, kspec, kspec.cli
+base = kspec.loads(open("spec.yaml").read().replace("units: 5", "units: 10"))
+kspec.build_model(base).save_weights("base.weights.h5")
+raise SystemExit(kspec.cli.main(["summary", "spec.yaml", "--weights", "base.weights.h5"]))
+""",
+            )
+        ],
+        fix="""Give the changed layer a new name: it is then *missing* from the file and starts from
+its initial weights, while every other layer loads (the usual way to put a new head on a
+pretrained model). Or pass `--partial` (`partial=True`) to load what fits and leave the
+mismatched layers as initialised.""",
+    ),
+    "KS909": Code(
+        "no such layer to freeze",
+        cause="""`--freeze NAME` (on `summary`, `fit`; `freeze=` in `kspec.build_model`) names no layer
+of the model. A name is a node of the spec (a repeated block node stands for all its
+instances), a block instance (`tower_2`) or a path into one (`tower_2/gate`), as `kspec summary`
+lists them. Exit status 2.""",
+        examples=[
+            Example(
+                intro="`kspec summary --static spec.yaml --freeze hiden`:",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: hidden, type: Dense, units: 16}
+  - {name: head, type: Dense, units: 2}
+outputs: head
+""",
+                args=["summary", "--static", "spec.yaml", "--freeze", "hiden"],
+            )
+        ],
+        fix="""Use a name `kspec summary` shows, or a path through block instances to a node inside
+one.""",
+    ),
+    "KS910": Code(
+        "export tools not installed",
+        cause="""`kspec export --format onnx` needs tf2onnx, onnx and onnxruntime; `--format litert`
+needs ai-edge-litert (the LiteRT interpreter the export is checked with). They are not part of
+kspec's own dependencies, nor of the tensorflow extra. The SavedModel format needs only
+TensorFlow. Exit status 2.""",
+        examples=[
+            Example(
+                intro="With tf2onnx not installed, `kspec export spec.yaml --format onnx -o model.onnx`:",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: hidden, type: Dense, units: 4}
+outputs: hidden
+""",
+                python="""import sys; sys.modules['tf2onnx'] = None
+from kspec.cli import main
+sys.exit(main(['export', 'spec.yaml', '--format', 'onnx', '-o', 'model.onnx']))""",
+            )
+        ],
+        fix="Install the export extra: `pip install 'kspec[export]'`.",
+    ),
+    "KS911": Code(
+        "model cannot be exported",
+        cause="""`kspec export` could not write the format asked for: the converter (tf2onnx for
+ONNX, the TensorFlow Lite converter for LiteRT, TensorFlow for a SavedModel) failed, and the
+message is the converter's own; or the output path cannot be used (its folder does not exist,
+the suffix is not `.onnx` / `.tflite`, or it is an existing folder that is not a SavedModel).
+Nothing is written.""",
+        examples=[
+            Example(
+                intro="`kspec export spec.yaml --format litert -o model.tflite` on an LSTM with a free batch size:",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [10, 4]}
+layers:
+  - {name: rnn, type: LSTM, units: 8}
+outputs: rnn
+""",
+                args=["export", "spec.yaml", "--format", "litert", "-o", "model.tflite"],
+            )
+        ],
+        fix="""Follow the hint. LiteRT takes builtin operators only: a recurrent layer converts
+with a fixed batch size (`--batch-size 1`). docs/deploy.md lists what each format takes.""",
+    ),
+    "KS912": Code(
+        "exported model does not match Keras",
+        cause="""The exported artefact was loaded by its own runtime (TensorFlow's serving
+signature, onnxruntime, the LiteRT interpreter) and run on random inputs, and it does not run
+there, or its outputs are not the Keras model's: another shape, or values beyond the tolerance
+(1e-4 relative to the largest output, at least 1). The converter (or Keras, when it traces the
+model) changed what the model computes. Nothing is written.""",
+        examples=[
+            Example(
+                intro="`kspec export spec.yaml --format savedmodel -o model`: Keras' TimeDistributed, traced over a free time axis, loops over the batch instead:",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [null, 4]}
+layers:
+  - {name: step, type: TimeDistributed, layer: {type: Dense, units: 2}}
+outputs: step
+""",
+                args=["export", "spec.yaml", "--format", "savedmodel", "-o", "model"],
+            )
+        ],
+        fix="""Follow the hint: with sizes left free, give them in the spec's inputs (a param keeps
+them adjustable). docs/deploy.md lists what each format takes.""",
+    ),
 }
 
 #: Code -> its one-line title.

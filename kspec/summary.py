@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kspec.freeze import SpecPaths, frozen_count
 from kspec.layers import Count, Shape, Shapes, canonical, format_shape
 from kspec.spec.ir import BlockNode, LayerNode, Ref, ShareNode, Spec, node_instances
 from kspec.spec.walk import LayerCall, NodePath, Walk, walk
@@ -46,10 +47,13 @@ def total(counts: Iterable[Count]) -> Count:
     return trainable, frozen
 
 
-def static_summary(spec: Spec, found: Walk | None = None) -> Summary:
+def static_summary(spec: Spec, found: Walk | None = None, freeze: Iterable[str] = ()) -> Summary:
     """The summary of ``spec`` from the walk the checker made over it (``found``, or
-    ``spec.walk``; walked here only for a spec that was not checked with shapes)."""
+    ``spec.walk``; walked here only for a spec that was not checked with shapes); ``freeze``:
+    layers frozen as by ``--freeze`` (a block instance's ``trainable: false`` is always
+    honoured)."""
     found = found or spec.walk or walk(spec)
+    paths = SpecPaths(spec, freeze)
     built: dict[NodePath, LayerCall] = {c.path: c for c in found.calls if c.first}
     table = found.shapes
     shares: dict[str, list[Ref]] = {}
@@ -66,7 +70,10 @@ def static_summary(spec: Spec, found: Walk | None = None) -> Summary:
     def names(refs: Sequence[Ref]) -> tuple[str, ...]:
         return tuple(str(Ref(last.get(r.node, r.node), r.index)) for r in refs)
 
-    counts = {path: c.weights() for path, c in built.items()}
+    counts = {
+        path: frozen_count(c.weights()) if paths.frozen(path) else c.weights()
+        for path, c in built.items()
+    }
     by_instance: dict[str, list[Count | None]] = {}
     for path, count in counts.items():
         if len(path) > 1:

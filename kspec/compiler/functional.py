@@ -59,8 +59,14 @@ def _block_function(m: lower.Module, block: Block, funcs: dict[str, str]) -> Non
     ns, args = m.param_names(graph)
     tensors = ns.fresh("tensors")
     name_arg = ns.fresh("name")  # block params cannot be called `name` (KS209), so it is free
-    params = [f"{args[p]}={literal(v)}" for p, v in graph.params]
-    w.line(f"def {funcs[block.name]}({', '.join([tensors, *params, f'{name_arg}=None'])}):")
+    params = [*(f"{args[p]}={literal(v)}" for p, v in graph.params), f"{name_arg}=None"]
+    # `trainable:` on an instance: set on the nested model after creation, which reaches
+    # every layer inside (only blocks that have such an instance take the argument, under
+    # this name: no block param may be called `trainable`, KS209)
+    trainable = ns.fresh("trainable") if block.name in _trainable_blocks(m.spec) else None
+    if trainable:
+        params.append(f"{trainable}=True")
+    w.line(f"def {funcs[block.name]}({', '.join([tensors, *params])}):")
     with w.indent():
         w.line(lower.docstring(f"Apply the block {block.name!r} (a nested functional model)."))
         local = lower.locals_for(graph, ns)
@@ -78,7 +84,20 @@ def _block_function(m: lower.Module, block: Block, funcs: dict[str, str]) -> Non
             f"{model} = tf.keras.Model(inputs={_inputs(graph, local)}, outputs={outputs}, "
             f"name={name_arg})"
         )
+        if trainable:
+            w.line(f"{model}.trainable = {trainable}")
         w.line(f"return {model}({tensors})")
+
+
+def _trainable_blocks(spec: Spec) -> set[str]:
+    """The blocks that have an instance with ``trainable:``."""
+    graphs = [spec.graph, *(b.graph for b in spec.blocks)]
+    return {
+        n.block
+        for g in graphs
+        for n in g.nodes
+        if isinstance(n, BlockNode) and n.trainable is not None
+    }
 
 
 def _body(
@@ -128,6 +147,8 @@ def _block_call(
     out = local[node.name]
     arg = m.block_inputs(node, local)
     kw = m.block_keywords(node, args)
+    if node.trainable is not None:
+        kw.append(f"trainable={node.trainable}")
     if node.repeat is None:
         w.line(f"{out} = {func}({', '.join([arg, *kw, f'name={py_str(node.name)}'])})")
         return

@@ -95,13 +95,21 @@ class _Generator:
         elif isinstance(node, BlockNode):
             cls = self.block_classes[node.block]
             kw = self.m.block_keywords(node, args)
+            attr = layer_attr[node.name]
             if node.repeat is None:
-                w.line(f"self.{layer_attr[node.name]} = {cls}({', '.join([*kw, _name(node)])})")
+                w.line(f"self.{attr} = {cls}({', '.join([*kw, _name(node)])})")
+                if node.trainable is not None:  # after creation: it reaches every sublayer
+                    w.line(f"self.{attr}.trainable = {node.trainable}")
                 return
             i = ns.fresh("i")
             kw.append(f"name={lower.instance_name(node, i)}")
             comprehension = f"{cls}({', '.join(kw)}) for {i} in {lower.repeat_range(node, args)}"
-            w.line(f"self.{layer_attr[node.name]} = [{comprehension}]")
+            w.line(f"self.{attr} = [{comprehension}]")
+            if node.trainable is not None:
+                instance = ns.fresh("instance")
+                w.line(f"for {instance} in self.{attr}:")
+                with w.indent():
+                    w.line(f"{instance}.trainable = {node.trainable}")
 
     def _call(self, graph: Graph, layer_attr: dict[str, str], rename: dict[str, str]) -> None:
         w = self.w

@@ -226,6 +226,11 @@ def build(editor: bool = True) -> Schema:
                     "anyOf": [POS_INT, *([expr] if editor else [])],
                     "description": "Chain this many instances (named name_1 .. name_N).",
                 },
+                "trainable": {
+                    **BOOL,
+                    "description": "false: freeze every layer of the instance (for "
+                    "fine-tuning); true or false, not an expression.",
+                },
             },
             "required": ["name", "block"],
             "propertyNames": _ref("name"),

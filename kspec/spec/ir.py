@@ -98,11 +98,12 @@ class ShareNode(Node):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BlockNode(Node):
     """``block:`` - an instance of block ``block`` with params ``args``; ``repeat``: None (one
-    instance) or N chained instances."""
+    instance) or N chained instances; ``trainable: false`` freezes every layer in it."""
 
     block: str
     args: tuple[tuple[str, Value], ...] = ()
     repeat: int | Expr | None = None
+    trainable: bool | None = None  # `trainable:` as written (None: not given)
 
 
 def owner(node: LayerNode | ShareNode) -> str:

@@ -58,7 +58,10 @@ def node(d: Draft, ni: NodeInputs, n_out: int, rep: Reporter) -> Node:
     if "share" in ev:
         return ShareNode(target=ev["share"], **common)
     args = tuple((k, freeze(v)) for k, v in sym.items() if k not in BLOCK_NODE_KEYS)
-    return BlockNode(block=ev["block"], args=args, repeat=sym.get("repeat"), **common)
+    trainable = ev.get("trainable") if isinstance(ev.get("trainable"), bool) else None
+    return BlockNode(
+        block=ev["block"], args=args, repeat=sym.get("repeat"), trainable=trainable, **common
+    )
 
 
 def inputs(raw: Any, sym: Any) -> tuple[Input, ...]:

@@ -21,7 +21,7 @@ from kspec.spec.names import RESERVED_MODULES, is_dotted_name
 from kspec.spec.report import did_you_mean
 
 # Keys of a block node that are not the block's params.
-BLOCK_NODE_KEYS = ("name", "block", "inputs", "repeat")
+BLOCK_NODE_KEYS = ("name", "block", "inputs", "repeat", "trainable")
 
 
 def check_node(draft: Draft, ctx: Ctx, blocks: dict[str, BlockSig]) -> None:

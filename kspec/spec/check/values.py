@@ -64,7 +64,7 @@ def symbolic_node(node: Any, path: Path, ctx: Ctx) -> Any:
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key in NODE_STRUCTURAL:
+        if key in NODE_STRUCTURAL or (key == "trainable" and "block" in node):
             no_expressions(value, (*path, key), ctx, f"`{key}`")
             out[key] = value
         else:
