@@ -383,6 +383,12 @@ def strict_document() -> Schema:
     return _strict()
 
 
+def published_path() -> str:
+    """Where the installed package keeps the published schema (a stable path to point an
+    editor at: ``kspec/schemas/kspec-1.schema.json`` inside the package)."""
+    return str(resources.files("kspec.schemas").joinpath(SCHEMA_FILE))
+
+
 def published() -> Schema:
     """The published schema, as shipped in the package."""
     text = resources.files("kspec.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
