@@ -89,7 +89,15 @@ def layer_type() -> Schema:
         cases.append({"if": {"pattern": f"^[{letter}{letter.upper()}]"}, "then": chain})
     initials = "".join(sorted(groups))
     cases.append({"if": {"not": {"pattern": f"^[{initials}{initials.upper()}]"}}, "then": unknown})
-    chain = {"if": {"pattern": DOTTED}, "else": {"allOf": cases}}
+    chain = {
+        "if": {"pattern": DOTTED},
+        # a refused class stays refused whatever module names it (keras.layers.Lambda)
+        "then": {
+            "if": {"pattern": "\\.(?:" + "|".join(sorted(REFUSED)) + ")$"},
+            "then": fail("This layer type is not available, whatever module it comes from."),
+        },
+        "else": {"allOf": cases},
+    }
     for r in sorted(REFUSED, reverse=True):
         chain = {
             "if": {"pattern": exact([r])},
@@ -99,8 +107,9 @@ def layer_type() -> Schema:
     return {
         "type": "string",
         "anyOf": [
+            # what completion offers; never an error (the check is the if/else below)
             {"enum": names, "markdownEnumDescriptions": [LAYERS[n].doc for n in names]},
-            {"type": "string"},
+            {},
         ],
         "if": {"pattern": exact(names)},
         "else": chain,
