@@ -61,6 +61,7 @@ class LspSession:
         self.diagnostics: dict[str, list[dict[str, Any]]] = {}  # uri -> latest
         self.published: dict[str, int] = {}  # uri -> how many publications so far
         self.notifications: list[dict[str, Any]] = []
+        self.versioned = False  # whether the server says which version its diagnostics are of
         self.stderr: list[bytes] = []
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._drain_stderr, daemon=True).start()
@@ -143,8 +144,14 @@ class LspSession:
             return
         with self._cond:
             if method == "textDocument/publishDiagnostics":
-                uri = message["params"]["uri"]
-                self.diagnostics[uri] = message["params"]["diagnostics"]
+                params = message["params"]
+                uri = params["uri"]
+                version = params.get("version")
+                if version is not None:
+                    self.versioned = True
+                elif self.versioned and not params["diagnostics"]:
+                    return  # the clearing that follows a close: about no version being waited for
+                self.diagnostics[uri] = params["diagnostics"]
                 self.published[uri] = self.published.get(uri, 0) + 1
             else:
                 self.notifications.append(message)
