@@ -1322,6 +1322,14 @@ module is importable (on `PYTHONPATH`) and the function returns a Functional mod
 subclassed model with `keras.Input` -> layers -> `keras.Model(inputs, outputs)` first.""",
 )
 
+E["KS907"] = dict(
+    cause="""`kspec lsp` (the language server editors start) needs pygls, which comes with the
+`lsp` extra and is not installed. Exit status 2.""",
+    examples=[],
+    fix="""`pip install 'kspec[lsp]'` in the environment the editor runs `kspec` from (see
+[editors.md](editors.md)).""",
+)
+
 
 def _corpus(name: str) -> str:
     """A broken spec from tests/specs/shapes/, without its `# expect:` header lines."""
@@ -1479,7 +1487,7 @@ errors appear as annotations on a pull request's diff. Both are described in
 | KS201–KS215 | names, references and the graph |
 | KS401–KS409 | shapes (static inference) |
 | KS301–KS306 | expressions |
-| KS901–KS906 | the environment, Keras, permissions, data, Graphviz, import |
+| KS901–KS907 | the environment, Keras, permissions, data, Graphviz, import, editor support |
 
 In the examples below each spec is saved as `spec.yaml` and checked with `kspec check spec.yaml`
 unless the example says otherwise.
