@@ -50,7 +50,8 @@ def test_diagnostics_equal_kspec_check_json(lsp: LspSession) -> None:
     assert len(specs) > 200
     uris = {}
     for spec in specs:  # all at once, as when a folder of specs is open
-        uri = uri_of(ROOT / spec.name)
+        # named *.kspec.yaml: the server then takes a file without `kspec:` (KS103) as a spec
+        uri = uri_of(ROOT / spec.name) + ".kspec.yaml"
         uris[spec.name] = (uri, lsp.published.get(uri, 0))
         lsp.notify(
             "textDocument/didOpen",
@@ -69,12 +70,23 @@ def test_diagnostics_equal_kspec_check_json(lsp: LspSession) -> None:
         expected[d["path"]].append(d)
     differ = []
     for spec in specs:
-        got = _sort([d["data"] for d in published[spec.name]])
-        if got != _sort(expected[str(ROOT / spec.name)]):
+        got = _sort([{**d["data"], "path": ""} for d in published[spec.name]])
+        if got != _sort([{**d, "path": ""} for d in expected[str(ROOT / spec.name)]]):
             differ.append(spec.name)
     assert differ == []
     for uri, _ in uris.values():
         lsp.close(uri)
+
+
+def test_other_yaml_files_are_left_alone(lsp: LspSession, tmp_path: Path) -> None:
+    workflow = "name: ci\non: [push]\njobs:\n  test: {runs-on: ubuntu-latest}\n"
+    uri, diags = _open(lsp, tmp_path / "ci.yaml", workflow)
+    assert diags == []
+    assert lsp.completion_labels(uri, 1, 0) == []
+    lsp.close(uri)
+    uri, diags = _open(lsp, tmp_path / "model.kspec.yaml", workflow)  # named as a spec
+    assert "KS103" in [d["code"] for d in diags]
+    lsp.close(uri)
 
 
 def test_diagnostic_fields(lsp: LspSession) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from lsprotocol import types as lsp
@@ -47,13 +48,14 @@ class KspecServer(LanguageServer):
         self.states: dict[str, State] = {}
         self.pending: dict[str, asyncio.TimerHandle] = {}
 
-    def state(self, uri: str) -> tuple[TextDocument, State]:
-        """The document and its state for its current text (checked now if it changed)."""
+    def state(self, uri: str) -> tuple[TextDocument, State | None]:
+        """The document and its state for its current text (checked now if it changed);
+        None for a YAML file that is not a spec."""
         doc = self.workspace.get_text_document(uri)
         current = self.states.get(uri)
         if current is None or current.text != doc.source:
             self.refresh(uri)
-        return doc, self.states[uri]
+        return doc, self.states.get(uri)
 
     def schedule(self, uri: str) -> None:
         handle = self.pending.pop(uri, None)
@@ -67,6 +69,12 @@ class KspecServer(LanguageServer):
         if handle is not None:
             handle.cancel()
         doc = self.workspace.get_text_document(uri)
+        if not is_spec(uri, doc.source):  # another YAML file (a CI workflow...): not ours
+            self.states.pop(uri, None)
+            self.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[], version=doc.version)
+            )
+            return
         path = to_fs_path(uri) or uri
         state = features.new_state(doc.source, path, self.states.get(uri))
         self.states[uri] = state
@@ -74,6 +82,16 @@ class KspecServer(LanguageServer):
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version)
         )
+
+
+SPEC_SUFFIXES = (".kspec.yaml", ".kspec.yml")
+_TOP_KSPEC = re.compile(r"^kspec[ \t]*:", re.MULTILINE)
+
+
+def is_spec(uri: str, text: str) -> bool:
+    """Whether a YAML document is a kspec spec: named ``*.kspec.yaml``, or with a top-level
+    ``kspec:`` key. Editors start the server for every YAML file; the others are left alone."""
+    return uri.endswith(SPEC_SUFFIXES) or _TOP_KSPEC.search(text) is not None
 
 
 def _position(doc: TextDocument, line: int, column: int) -> lsp.Position:
@@ -145,6 +163,8 @@ def did_close(ls: KspecServer, params: lsp.DidCloseTextDocumentParams) -> None:
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def hover(ls: KspecServer, params: lsp.HoverParams) -> lsp.Hover | None:
     doc, state = ls.state(params.text_document.uri)
+    if state is None:
+        return None
     line, char = _server_position(doc, params.position)
     text = features.hover(state, line, char)
     if text is None:
@@ -156,6 +176,8 @@ def hover(ls: KspecServer, params: lsp.HoverParams) -> lsp.Hover | None:
 def definition(ls: KspecServer, params: lsp.DefinitionParams) -> list[lsp.Location]:
     uri = params.text_document.uri
     doc, state = ls.state(uri)
+    if state is None:
+        return []
     line, char = _server_position(doc, params.position)
     return [_location(uri, doc, o) for o in features.definitions(state, line, char)]
 
@@ -164,6 +186,8 @@ def definition(ls: KspecServer, params: lsp.DefinitionParams) -> list[lsp.Locati
 def references(ls: KspecServer, params: lsp.ReferenceParams) -> list[lsp.Location]:
     uri = params.text_document.uri
     doc, state = ls.state(uri)
+    if state is None:
+        return []
     line, char = _server_position(doc, params.position)
     found = features.references(state, line, char, params.context.include_declaration)
     return [_location(uri, doc, o) for o in found]
@@ -172,6 +196,8 @@ def references(ls: KspecServer, params: lsp.ReferenceParams) -> list[lsp.Locatio
 @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
 def prepare_rename(ls: KspecServer, params: lsp.PrepareRenameParams) -> lsp.Range | None:
     doc, state = ls.state(params.text_document.uri)
+    if state is None:
+        return None
     line, char = _server_position(doc, params.position)
     occ = features.prepare_rename(state, line, char)
     return None if occ is None else _range(doc, occ.line, occ.start, occ.line, occ.end)
@@ -181,6 +207,8 @@ def prepare_rename(ls: KspecServer, params: lsp.PrepareRenameParams) -> lsp.Rang
 def rename(ls: KspecServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit:
     uri = params.text_document.uri
     doc, state = ls.state(uri)
+    if state is None:
+        raise RequestFailed("not a kspec spec")
     line, char = _server_position(doc, params.position)
     found = features.rename(state, line, char, params.new_name)
     if isinstance(found, str):
@@ -198,8 +226,8 @@ def rename(ls: KspecServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit:
 def complete(ls: KspecServer, params: lsp.CompletionParams) -> lsp.CompletionList:
     doc, state = ls.state(params.text_document.uri)
     line, char = _server_position(doc, params.position)
-    ctx = completion.context(doc.source, line, char)
-    if ctx is None:
+    ctx = completion.context(doc.source, line, char) if state is not None else None
+    if ctx is None or state is None:
         return lsp.CompletionList(is_incomplete=False, items=[])
     start = max(0, char - len(ctx.partial))
     where = _range(doc, line, start, line, char)
