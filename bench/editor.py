@@ -2,14 +2,16 @@
 
     .venv/bin/python bench/editor.py                      # the published schema
     .venv/bin/python bench/editor.py --compare OLD.json   # and another schema, interleaved
+    .venv/bin/python bench/editor.py --lsp                # and `kspec lsp` (its diagnostics)
 
 For each size (bench/make_spec.py's chain of Dense and Add layers, plus one block-style node
 at the end where completion is asked), one edit is made and timed until the server publishes
 its diagnostics ("validate"), then a completion is asked in that last node ("complete").
+For ``kspec lsp``, "validate" is ``kspec check`` of the text (150 ms pause included).
 Medians of ``--repeats`` runs. yaml-language-server waits 200 ms after an edit before it
 validates (its debounce): "validate" includes it. "no schema" is the same server with no
 schema associated: what YAML parsing alone costs. Needs Node.js and yaml-language-server
-(``npm install yaml-language-server``, or YAML_LANGUAGE_SERVER=path). Not part of the test
+(``cd .ci/editor && npm ci``, or YAML_LANGUAGE_SERVER=path). Not part of the test
 suite's pass/fail: machines differ; compare figures taken in the same run.
 """
 
@@ -17,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from editor_corpus import yaml_language_server  # noqa: E402
 from lsp_client import LspSession, uri_of  # noqa: E402
 from make_spec import chain_spec  # noqa: E402
 
@@ -37,11 +38,8 @@ PROBE = "  - name: probe\n    type: Dense\n    units: {units}\n    \n"
 
 
 def server() -> list[str] | None:
-    found = os.environ.get("YAML_LANGUAGE_SERVER") or shutil.which("yaml-language-server")
-    local = ROOT / "node_modules" / ".bin" / "yaml-language-server"
-    if not found and local.exists():
-        found = str(local)
-    return [found, "--stdio"] if found else None
+    """yaml-language-server as the tests find it (YAML_LANGUAGE_SERVER, .ci/editor, PATH)."""
+    return yaml_language_server()[0]
 
 
 def spec_text(n: int, units: int) -> tuple[str, int]:
@@ -65,13 +63,16 @@ def settings(schema: Path | None) -> dict[str, object]:
     return {"yaml": yaml}
 
 
+Server = tuple[list[str], dict[str, object]]  # command, settings
+
+
 def measure(
-    argv: list[str], schemas: dict[str, Path | None], folder: Path, repeats: int
+    servers: dict[str, Server], folder: Path, repeats: int
 ) -> dict[str, dict[int, dict[str, float]]]:
-    """One server per schema, all running; every edit is made in each in turn (interleaved,
-    so a busy machine slows them alike)."""
-    sessions = {name: LspSession(argv, folder, settings(path)) for name, path in schemas.items()}
-    times: dict[str, dict[int, dict[str, list[float]]]] = {name: {} for name in schemas}
+    """All servers running; every edit is made in each in turn (interleaved, so a busy
+    machine slows them alike)."""
+    sessions = {name: LspSession(argv, folder, conf) for name, (argv, conf) in servers.items()}
+    times: dict[str, dict[int, dict[str, list[float]]]] = {name: {} for name in servers}
     try:
         for name, s in sessions.items():  # each loads its schema here
             s.open(uri_of(folder / f"warm-{len(name)}.yaml"), spec_text(4, 8)[0])
@@ -108,11 +109,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--compare", type=Path, help="another schema file to time the same way")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--lsp", action="store_true", help="also time `kspec lsp` on the same edits")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     argv = server()
     if argv is None:
-        print("yaml-language-server not found (npm install yaml-language-server)", file=sys.stderr)
+        print(yaml_language_server()[1], file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -120,10 +122,15 @@ def main() -> int:
         from kspec.schemas.build import published, render
 
         schema.write_text(render(published()), encoding="utf-8")
-        runs: dict[str, Path | None] = {"no schema": None, "published": schema}
+        runs: dict[str, Server] = {
+            "no schema": (argv, settings(None)),
+            "published": (argv, settings(schema)),
+        }
         if args.compare:
-            runs["compare"] = args.compare.resolve()
-        results = measure(argv, runs, folder, args.repeats)
+            runs["compare"] = (argv, settings(args.compare.resolve()))
+        if args.lsp:
+            runs["kspec lsp"] = ([sys.executable, "-m", "kspec", "lsp"], {})
+        results = measure(runs, folder, args.repeats)
     print(f"{'layers':>7}  " + "  ".join(f"{name:>22}" for name in results))
     print(f"{'':>7}  " + "  ".join(f"{'validate  complete':>22}" for _ in results))
     for n in SIZES:
