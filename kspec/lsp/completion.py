@@ -9,7 +9,6 @@ param (after ``$``) or one of an argument's values. Flow mappings work like bloc
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,7 +17,6 @@ from kspec.lsp.analysis import Path, Source
 from kspec.lsp.symbols import BLOCK_NODE_KEYS, Index, get, scope_of
 
 MARK = "KSPEC__"
-_PARTIAL = re.compile(r"[$]?[{]?[A-Za-z0-9_]*\Z")
 
 TOP_KEYS = {
     "kspec": "Format version: 1.",
@@ -71,8 +69,7 @@ def context(text: str, line: int, character: int) -> Context | None:
         return None
     current = lines[line]
     before, after = current[:character], current[character:]
-    partial = _PARTIAL.search(before)
-    typed = partial.group(0) if partial else ""
+    typed = _typed(before)
     for variant in (MARK, MARK + ": "):
         lines[line] = before + variant + after
         source = analysis.load("\n".join(lines))
@@ -83,6 +80,20 @@ def context(text: str, line: int, character: int) -> Context | None:
                 continue
             return Context(path, is_key, typed if prefix.endswith(typed) else prefix, source)
     return None
+
+
+def _typed(before: str) -> str:
+    """What is being typed at the end of ``before``: a word, maybe after ``$`` or ``${``
+    (scanned from the end: a regular expression searched over a long line would be
+    quadratic)."""
+    i = len(before)
+    while i > 0 and (before[i - 1].isalnum() or before[i - 1] == "_") and before[i - 1].isascii():
+        i -= 1
+    if i > 0 and before[i - 1] == "{":
+        i -= 1
+    if i > 0 and before[i - 1] == "$":
+        i -= 1
+    return before[i:]
 
 
 def _find(data: Any, path: Path) -> tuple[Path, bool, str] | None:
