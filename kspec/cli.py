@@ -218,7 +218,7 @@ def _compile_one(args: argparse.Namespace, spec: str, output: str | None) -> int
 
 
 # codes that mean the environment or the command line, not the spec (exit status 2)
-_ENVIRONMENT = ("KS901", "KS904", "KS907", "KS909", "KS910")
+_ENVIRONMENT = ("KS901", "KS904", "KS907", "KS909", "KS910", "KS913")
 
 
 def _failed(exc: KspecError) -> int:
@@ -439,14 +439,34 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from kspec.schemas.build import published, render
+    from kspec.schemas.build import published, published_path, render
 
+    if args.path:
+        print(published_path())
+        return EXIT_OK
     text = render(published())
     if args.output:
         write_atomic(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_lsp(args: argparse.Namespace) -> int:
+    try:
+        from kspec.lsp.server import serve
+    except ImportError as exc:
+        raise KspecError(
+            [
+                Diagnostic(
+                    "KS913",
+                    f"the language server needs pygls, which is not installed ({exc.name})",
+                    hint="pip install 'kspec[lsp]'",
+                )
+            ]
+        ) from None
+    serve()
     return EXIT_OK
 
 
@@ -748,7 +768,23 @@ def parser() -> argparse.ArgumentParser:
         description="Print the JSON Schema of the spec language (for editors).",
     )
     j.add_argument("--output", "-o", metavar="FILE")
+    j.add_argument(
+        "--path",
+        action="store_true",
+        help="print where the installed package keeps the schema file (for editor settings)",
+    )
     j.set_defaults(func=cmd_schema)
+
+    s = sub.add_parser(
+        "lsp",
+        help="run the language server (for editors; needs kspec[lsp])",
+        description="Run kspec's language server on stdin/stdout: kspec check's diagnostics "
+        "as you type, hover with shapes and parameter counts, go to definition, references, "
+        "rename, completion. Editors start it themselves (docs/editors.md). Never imports "
+        "TensorFlow.",
+    )
+    s.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default)")
+    s.set_defaults(func=cmd_lsp)
     return p
 
 

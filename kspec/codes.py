@@ -1655,6 +1655,14 @@ outputs: step
         fix="""Follow the hint: with sizes left free, give them in the spec's inputs (a param keeps
 them adjustable). docs/deploy.md lists what each format takes.""",
     ),
+    "KS913": Code(
+        "language server dependencies not installed",
+        cause="""`kspec lsp` (the language server editors start) needs pygls, which comes with the
+`lsp` extra and is not installed. Exit status 2.""",
+        examples=[],
+        fix="""`pip install 'kspec[lsp]'` in the environment the editor runs `kspec` from (see
+[editors.md](editors.md)).""",
+    ),
 }
 
 #: Code -> its one-line title.

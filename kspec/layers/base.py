@@ -135,7 +135,7 @@ class Layer:
 
     name: str = ""
     family: str = ""
-    doc: str | None = None
+    doc: str = ""
     args: dict[str, Schema] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     inputs: Inputs = "one"

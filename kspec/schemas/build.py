@@ -1,11 +1,14 @@
 """Assemble the kspec-1 JSON Schema (Draft 2020-12) from the layer catalog.
 
-Two variants come from one description:
+Two variants come from the catalog:
 
-* the published schema (``kspec-1.schema.json``, printed by ``kspec schema``) for editors and
-  other tools: it also accepts ``$param`` / ``${...}`` expressions wherever a value may be one;
 * the strict fragments kspec validates *evaluated* specs with (expressions already replaced
-  by their values, so ``units: ${units / 4}`` is checked as the float it evaluates to).
+  by their values, so ``units: ${units / 4}`` is checked as the float it evaluates to), built
+  here;
+* the published schema (``kspec-1.schema.json``, printed by ``kspec schema``) for editors and
+  other tools, built by :mod:`kspec.schemas.editor` from the same catalog: it also accepts
+  ``$param`` / ``${...}`` expressions wherever kspec does, dispatches on ``type`` exactly and
+  words its messages for an editor.
 
 Run ``python -m kspec.schemas.build`` to regenerate the published file after editing
 a record under ``kspec/layers/`` or regenerating ``keras_layers.json`` (``tools/gen_catalog.py``).
@@ -20,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kspec.layers import LAYERS, Layer
+from kspec.layers import Layer
 from kspec.layers.catalog import registry_classes, registry_defs, registry_names
 from kspec.schemas.types import BOOL, DTYPES, POS_INT, STRING, Schema
 
@@ -46,19 +49,7 @@ def _ref(name: str) -> Schema:
     return {"$ref": f"#/$defs/{name}"}
 
 
-def _with_expr(schema: Schema, editor: bool) -> Schema:
-    """In the published schema an argument may also be an expression string."""
-    if not editor:
-        return schema
-    description = schema.get("description")
-    inner = {k: v for k, v in schema.items() if k != "description"}
-    out: Schema = {"anyOf": [inner, _ref("expression")]}
-    if description:
-        out["description"] = description
-    return out
-
-
-def _arg(schema: Schema, editor: bool) -> Schema:
+def _arg(schema: Schema) -> Schema:
     if schema.get("$kspec") == "nested_layer":
         return {"description": schema.get("description", ""), **_ref("nested_layer")}
     if schema.get("$kspec") == "nested_layers":
@@ -68,14 +59,14 @@ def _arg(schema: Schema, editor: bool) -> Schema:
             "items": _ref("nested_layer"),
             "minItems": 1,
         }
-    return _with_expr(schema, editor)
+    return schema
 
 
 # The ``compile:`` entries: a name Keras' registry accepts, or {type: ClassName, ...arguments}.
 COMPILE_KINDS = {"optimizer": "optimizers", "loss": "losses", "metric": "metrics"}
 
 
-def _compile_defs(editor: bool) -> dict[str, Schema]:
+def _compile_defs() -> dict[str, Schema]:
     out: dict[str, Schema] = {}
     for kind, registry in COMPILE_KINDS.items():
         out[f"{kind}_name"] = {
@@ -96,8 +87,6 @@ def _compile_defs(editor: bool) -> dict[str, Schema]:
                 "propertyNames": _ref("name"),
             },
         ]
-        if editor:
-            branches.append(_ref("expression"))
         out[kind] = {
             "description": f"A {kind}: a name, or {{type: ClassName, ...its arguments}}.",
             "anyOf": branches,
@@ -105,7 +94,7 @@ def _compile_defs(editor: bool) -> dict[str, Schema]:
     return out
 
 
-def layer_args_schema(name: str, layer: Layer, editor: bool = False) -> Schema:
+def layer_args_schema(name: str, layer: Layer) -> Schema:
     """The schema of a ``type: name`` node's arguments (node keys included)."""
     props: dict[str, Schema] = {
         "name": {**_ref("name"), "description": "Unique name of the node (the Keras layer name)."},
@@ -122,7 +111,7 @@ def layer_args_schema(name: str, layer: Layer, editor: bool = False) -> Schema:
         },
     }
     for key, schema in {**layer.args, **BASE_ARGS}.items():
-        props[key] = _arg(schema, editor)
+        props[key] = _arg(schema)
     return {
         "type": "object",
         "description": layer.doc,
@@ -141,8 +130,17 @@ def nested_args_schema(name: str, layer: Layer) -> Schema:
 
 
 def build(editor: bool = True) -> Schema:
-    """The whole kspec-1 schema document."""
-    expr = _ref("expression")
+    """The whole kspec-1 schema document: the published one (``editor``), or the strict one."""
+    if editor:
+        from kspec.schemas.editor import document
+
+        return document()
+    return _strict()
+
+
+def _strict() -> Schema:
+    """The strict top-level document (nodes and blocks are checked one by one, see
+    validate.py and resolve.py)."""
     value_types = ["null", "boolean", "integer", "number", "string", "array"]
     defs: dict[str, Schema] = {
         "name": {"type": "string", "pattern": NAME_PATTERN},
@@ -177,7 +175,7 @@ def build(editor: bool = True) -> Schema:
             "type": "object",
             "description": "Constant keyword arguments of the layer call, e.g. {training: false}.",
             "propertyNames": _ref("name"),
-            "additionalProperties": {"type": value_types} if not editor else {},
+            "additionalProperties": {"type": value_types},
         },
         "input": {
             "type": "object",
@@ -186,7 +184,7 @@ def build(editor: bool = True) -> Schema:
                 "shape": {
                     "type": "array",
                     "description": "Shape without the batch axis; null for an unknown size.",
-                    "items": {"anyOf": [{"type": "null"}, POS_INT, *([expr] if editor else [])]},
+                    "items": {"anyOf": [{"type": "null"}, POS_INT]},
                     "maxItems": 16,
                 },
                 "dtype": {
@@ -223,7 +221,7 @@ def build(editor: bool = True) -> Schema:
                 "block": {**_ref("name"), "description": "The block to instantiate."},
                 "inputs": _ref("node_inputs"),
                 "repeat": {
-                    "anyOf": [POS_INT, *([expr] if editor else [])],
+                    "anyOf": [POS_INT],
                     "description": "Chain this many instances (named name_1 .. name_N).",
                 },
                 "trainable": {
@@ -240,7 +238,7 @@ def build(editor: bool = True) -> Schema:
             "description": "A layer given as a mapping: {type: LSTM, units: 64, ...}.",
             # kspec checks a nested layer's type itself (unknown: KS106 with a suggestion,
             # refused: KS108 with the reason), then its arguments against its own schema
-            "properties": {"type": {"enum": sorted(LAYERS)} if editor else {"type": "string"}},
+            "properties": {"type": {"type": "string"}},
             "required": ["type"],
         },
         "node": {
@@ -291,7 +289,7 @@ def build(editor: bool = True) -> Schema:
             "additionalProperties": False,
         },
         **registry_defs(),
-        **_compile_defs(editor),
+        **_compile_defs(),
         "compile": {
             "type": "object",
             "description": "Arguments of model.compile.",
@@ -333,22 +331,8 @@ def build(editor: bool = True) -> Schema:
             "additionalProperties": False,
         },
     }
-    if not editor:  # kspec validates each node against the schema of its own kind and type
-        defs["node"] = {"type": "object", "description": defs["node"]["description"]}
-    if editor:
-        defs["node"]["allOf"] = [
-            {
-                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
-                "then": _ref(f"layer.{name}"),
-            }
-            for name in LAYERS
-        ] + [
-            {"if": {"required": ["share"]}, "then": _ref("share_node")},
-            {"if": {"required": ["block"]}, "then": _ref("block_node")},
-        ]
-        defs["node"]["properties"] = {"type": {"enum": sorted(LAYERS)}}
-        for name, layer in LAYERS.items():
-            defs[f"layer.{name}"] = layer_args_schema(name, layer, editor=True)
+    # kspec validates each node against the schema of its own kind and type
+    defs["node"] = {"type": "object", "description": defs["node"]["description"]}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -375,8 +359,8 @@ def build(editor: bool = True) -> Schema:
             "layers": {
                 "type": "array",
                 "description": "The nodes of the graph, in order.",
-                # strict: each node is validated against its own kind's schema (spec/check/nodes.py)
-                "items": _ref("node") if editor else {"type": "object"},
+                # each node is validated against its own kind's schema (spec/check/nodes.py)
+                "items": {"type": "object"},
                 "minItems": 1,
             },
             "outputs": _ref("outputs"),
@@ -384,8 +368,7 @@ def build(editor: bool = True) -> Schema:
                 "type": "object",
                 "description": "Reusable sub-graphs: name -> block.",
                 # kspec checks each block and its name on its own, in file order (spec/check/top.py)
-                **({"propertyNames": _ref("name")} if editor else {}),
-                "additionalProperties": _ref("block") if editor else {},
+                "additionalProperties": {},
             },
             "compile": _ref("compile"),
             "imports": {
@@ -403,7 +386,13 @@ def build(editor: bool = True) -> Schema:
 @cache
 def strict_document() -> Schema:
     """The strict top-level schema (nodes checked separately, per type)."""
-    return build(editor=False)
+    return _strict()
+
+
+def published_path() -> str:
+    """Where the installed package keeps the published schema (a stable path to point an
+    editor at: ``kspec/schemas/kspec-1.schema.json`` inside the package)."""
+    return str(resources.files("kspec.schemas").joinpath(SCHEMA_FILE))
 
 
 def published() -> Schema:
@@ -413,8 +402,23 @@ def published() -> Schema:
     return data
 
 
+RENDER_DEPTH = 4  # deeper values are written on one line
+
+
 def render(schema: Any) -> str:
-    return json.dumps(schema, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    """The schema as the published file: indented down to one line per argument of each
+    definition (``$defs`` / ``layer.Dense`` / ``properties`` / ``units``), each on one line
+    below that, so the file stays readable, diffs stay per argument, and the size stays
+    that of the data (fully indented, the deep key checks would double it)."""
+    return _render(schema, 0) + "\n"
+
+
+def _render(value: Any, depth: int) -> str:
+    if depth >= RENDER_DEPTH or not isinstance(value, dict) or not value:
+        return json.dumps(value, ensure_ascii=False)
+    pad = "  " * (depth + 1)
+    items = [f"{pad}{json.dumps(k)}: {_render(v, depth + 1)}" for k, v in value.items()]
+    return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
 
 
 def main(argv: list[str] | None = None) -> int:

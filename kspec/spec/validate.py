@@ -131,7 +131,9 @@ def _parts(kind: str, value: Any, base: Path) -> list[tuple[str, Any, Path]]:
     """Split a node into what varies from node to node (its name, its inputs) and its
     arguments, so that the arguments' validation can be cached: in a large spec most nodes
     share their arguments (a 10,000-layer spec validates in a fraction of the time)."""
-    if not (kind.startswith(_NODE_KINDS) and isinstance(value, dict)):
+    if not (kind.startswith(_NODE_KINDS) and isinstance(value, dict)) or kind.startswith(
+        "nested."
+    ):  # a nested layer has no name or inputs of its own: they are unknown keys there
         return [(kind, value, base)]
     core = {k: v for k, v in value.items() if k not in ("name", "inputs")}
     if "name" in value:
@@ -318,7 +320,7 @@ def _report(
                 hint=hint,
             )
             return
-        if err.validator_value == "boolean" and value in _YAML11_BOOLS:
+        if err.validator_value == "boolean" and isinstance(value, str) and value in _YAML11_BOOLS:
             hint = f"kspec reads YAML 1.2: only true and false are booleans; '{value}' is a string"
         elif err.validator_value == "integer" and isinstance(value, float) and value.is_integer():
             hint = f"write {int(value)} without the decimal point"

@@ -330,7 +330,8 @@ def _order(s: _Scope, built: list[Node], deps: dict[str, set[str]]) -> list[Node
                 heapq.heappush(ready, index[u])
     if len(ordered) < len(built):
         stuck = [n for n in built if indegree[n.name] > 0]
-        cycle = _find_cycle({n.name: deps[n.name] & set(indegree) for n in stuck})
+        names = {n.name for n in stuck}
+        cycle = _find_cycle({n.name: deps[n.name] & names for n in stuck})
         first_node = built[min(index[c] for c in cycle)]
         s.ctx.rep.add(
             "KS203",

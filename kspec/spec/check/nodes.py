@@ -182,7 +182,10 @@ def check_layer_args(
             hint=did_you_mean(t, LAYERS) or "see `kspec schema` for the layer types",
         )
         return False
-    label = f"{t} layer {name!r}" if name else f"nested {t} layer"
+    if nested:
+        label = f"the {t} layer inside {name!r}" if name else f"nested {t} layer"
+    else:
+        label = f"{t} layer {name!r}" if name else f"{t} layer"
     schema.validate(
         ("nested." if nested else "layer.") + t, node_ev, path, ctx.rep, ctx, node=name, what=label
     )
