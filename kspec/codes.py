@@ -530,6 +530,29 @@ outputs: conv
         ],
         fix="Give as many items as the message asks for.",
     ),
+    "KS110": Code(
+        "unknown op",
+        cause="""An op node's `op:` is not one of the tensor ops kspec knows: a closed list of
+`keras.ops` functions that are pure tensor functions (arithmetic and comparisons, activations,
+reductions, reshaping, joining, indexing, matrix products; docs/layers.md lists them). A
+misspelt name gets a suggestion.""",
+        examples=[
+            Example(
+                intro="",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: half, op: multipy, x2: 0.5}
+outputs: half
+""",
+                args=["check", "spec.yaml"],
+            )
+        ],
+        fix="""Use an op from the list, or a layer (`type:`) that does the computation; code that is
+not a tensor op belongs in a custom layer (`imports:`).""",
+    ),
     "KS201": Code(
         "duplicate name",
         cause="""Two nodes, or a node and an input, have the same name. Names are unique among the

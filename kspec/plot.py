@@ -24,7 +24,7 @@ from typing import Any
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.files import write_atomic
 from kspec.spec.ir import Spec, describe
-from kspec.spec.walk import Instance, LayerCall, Walk, walk
+from kspec.spec.walk import Instance, LayerCall, OpCall, Walk, walk
 
 FORMATS = ("png", "svg", "pdf", "dot")
 INSTALL_GRAPHVIZ = (
@@ -88,7 +88,7 @@ def ir_to_dot(
     pending: list[list[str]] = []
     for step in found.steps:
         indent = "  " * (len(pending) + 1)
-        if isinstance(step, LayerCall):
+        if isinstance(step, LayerCall | OpCall):
             node = step.node
             kind = describe(node)
             nid = node_id(step.path)

@@ -17,14 +17,14 @@ from typing import Any, Literal
 
 from kspec.freeze import SpecPaths, frozen_count
 from kspec.layers import Count, Shape, Shapes, canonical, format_shape
-from kspec.spec.ir import BlockNode, LayerNode, Ref, ShareNode, Spec, node_instances
+from kspec.spec.ir import BlockNode, LayerNode, OpNode, Ref, ShareNode, Spec, node_instances
 from kspec.spec.walk import LayerCall, NodePath, Walk, walk
 
 
 @dataclass(frozen=True)
 class Row:
     name: str
-    kind: Literal["input", "layer", "block"]
+    kind: Literal["input", "layer", "op", "block"]
     type: str  # "InputLayer", a layer class, or "block NAME"
     shapes: Shapes
     count: Count | None  # (trainable, non-trainable); None: not known statically
@@ -74,7 +74,10 @@ def static_summary(spec: Spec, found: Walk | None = None, freeze: Iterable[str] 
         path: frozen_count(c.weights()) if paths.frozen(path) else c.weights()
         for path, c in built.items()
     }
-    by_instance: dict[str, list[Count | None]] = {}
+    # every instance the walk reached has an entry (one made of ops only counts nothing)
+    by_instance: dict[str, list[Count | None]] = {
+        i.path[0]: [] for i in found.instances if len(i.path) == 1
+    }
     for path, count in counts.items():
         if len(path) > 1:
             by_instance.setdefault(path[0], []).append(count)
@@ -93,6 +96,16 @@ def static_summary(spec: Spec, found: Walk | None = None, freeze: Iterable[str] 
                     names(refs),
                 )
             )
+        elif isinstance(node, OpNode):
+            row = Row(
+                node.name,
+                "op",
+                f"op {node.op}",
+                table.get((node.name,), [None]),
+                (0, 0),
+                names(node.inputs.all_refs()),
+            )
+            rows.append(row)
         elif isinstance(node, BlockNode):
             rows.extend(_block_rows(node, spec, table, by_instance, names(node.inputs.all_refs())))
     known = total(c for c in counts.values() if c is not None)

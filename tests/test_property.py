@@ -22,7 +22,7 @@ pytest.importorskip("hypothesis")
 from hypothesis import given
 
 import kspec
-from kspec.spec.ir import BlockNode, ShareNode, node_instances
+from kspec.spec.ir import BlockNode, OpNode, ShareNode, node_instances
 from kspec.testing import UNKNOWN_DIM, specs
 
 
@@ -43,7 +43,7 @@ def _expected_layer_names(spec: kspec.Spec) -> list[str]:
     ``name_1`` .. ``name_N`` for a block node with ``repeat: N``; shares add none."""
     names: list[str] = []
     for node in spec.graph.nodes:
-        if isinstance(node, ShareNode):
+        if isinstance(node, ShareNode | OpNode):  # ops are operations, not layers, in Keras
             continue
         names += node_instances(node, spec.params) if isinstance(node, BlockNode) else [node.name]
     return sorted(names)

@@ -525,7 +525,33 @@ def render_docs(data: dict[str, Any]) -> str:
             args = ", ".join(f"**{a}**" if a in layer.required else a for a in layer.args)
         lines.append(f"| {label} | {status} | {args or '-'} |")
     lines += ["", "Arguments in **bold** are required.", ""]
+    lines += _ops_docs()
     return "\n".join(lines)
+
+
+def _ops_docs() -> list[str]:
+    """The ops section: every op node's function, its tensors and its other parameters."""
+    from kspec.layers import OPS
+
+    lines = [
+        "## Ops",
+        "",
+        f"An op node (`op:`, docs/language.md section 4.5) calls one of these {len(OPS)} "
+        "`keras.ops` functions. Tensor parameters take references through `inputs`; those in "
+        "*italics* may be a constant instead. Shapes include the batch axis.",
+        "",
+        "| op | tensors | other parameters | what it computes |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, op in sorted(OPS.items()):
+        tensors = ", ".join(f"*{t}*" if t in op.constants else t for t in op.tensors)
+        if op.variadic:
+            tensors = tensors.replace(op.variadic, f"{op.variadic} (a list)")
+        others = [a for a in op.args if a not in op.tensors]
+        params = ", ".join(f"**{a}**" if a in op.required else a for a in others) or "-"
+        lines.append(f"| `{name}` | {tensors} | {params} | {_cell(op.doc)} |")
+    lines.append("")
+    return lines
 
 
 def main() -> int:

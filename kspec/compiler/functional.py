@@ -15,7 +15,7 @@ from typing import Any
 from kspec.compiler import lower
 from kspec.compiler.naming import Namespace
 from kspec.compiler.source import layer_call, literal, py_str
-from kspec.spec.ir import Block, BlockNode, Graph, LayerNode, ShareNode, Spec
+from kspec.spec.ir import Block, BlockNode, Graph, LayerNode, OpNode, ShareNode, Spec
 from kspec.spec.ir import owner as ir_owner
 
 
@@ -121,6 +121,9 @@ def _body(
         out = local[node.name]
         if isinstance(node, BlockNode):
             _block_call(m, node, local, args, ns, funcs[node.block])
+            continue
+        if isinstance(node, OpNode):
+            w.line(f"{out} = {lower.op_call(node, local, args)}")
             continue
         assert isinstance(node, LayerNode | ShareNode)
         owner = ir_owner(node)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kspec.compiler.naming import Namespace
-from kspec.compiler.source import Writer, check_source, literal, py_str
-from kspec.layers import LAYERS
-from kspec.spec.ir import BlockNode, Dict, Graph, Input, LayerNode, Node, Ref, Spec
+from kspec.compiler.source import OPS_MODULE, Writer, check_source, literal, py_str
+from kspec.layers import LAYERS, OPS
+from kspec.spec.ir import BlockNode, Dict, Graph, Input, LayerNode, Node, OpNode, Ref, Spec
 
 
 @dataclass
@@ -98,6 +98,29 @@ def call_arguments(
             args.append(text if key == first else f"{key}={text}")
     args.extend(f"{k}={literal(v, rename)}" for k, v in node.call)
     return ", ".join(args)
+
+
+def op_call(node: OpNode, local: Mapping[str, str], rename: Mapping[str, str]) -> str:
+    """``tf.keras.ops.multiply(x, 0.5)``: the op's parameters in signature order - tensors and
+    required constants by position, the other constants by keyword."""
+    op = OPS[node.op]
+    given = dict(node.inputs.refs)
+    args = dict(node.args)
+    out: list[str] = []
+    for param in op.params:
+        if param in given:
+            refs = given[param]
+            if not isinstance(refs, tuple):
+                out.append(ref_source(refs, local))
+            elif param == op.variadic and param == "operands":  # einsum(subscripts, *operands)
+                out.extend(ref_source(r, local) for r in refs)
+            else:
+                out.append("[" + ", ".join(ref_source(r, local) for r in refs) + "]")
+        elif param in args:
+            text = literal(args[param], rename)
+            positional = param in op.tensors or param in op.required
+            out.append(text if positional else f"{param}={text}")
+    return f"{OPS_MODULE}.{node.op}({', '.join(out)})"
 
 
 def block_inputs(node: Node, block_inputs: tuple[Input, ...], local: Mapping[str, str]) -> str:

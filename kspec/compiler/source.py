@@ -21,6 +21,7 @@ from kspec.spec.ir import Dict, LayerSpec
 
 LINE = 88
 LAYERS_MODULE = "tf.keras.layers"
+OPS_MODULE = "tf.keras.ops"
 
 
 def py_str(text: str) -> str:

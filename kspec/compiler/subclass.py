@@ -15,7 +15,7 @@ from typing import Any
 from kspec.compiler import lower
 from kspec.compiler.naming import Namespace
 from kspec.compiler.source import Writer, layer_call, literal, py_str
-from kspec.spec.ir import BlockNode, Graph, LayerNode, Node, ShareNode, Spec
+from kspec.spec.ir import BlockNode, Graph, LayerNode, Node, OpNode, ShareNode, Spec
 from kspec.spec.ir import owner as ir_owner
 from kspec.spec.names import pascal_case
 
@@ -55,7 +55,7 @@ class _Generator:
         attrs = Namespace(attributes=True)
         param_attr = {p: attrs.fresh(p) for p, _ in graph.params}
         layer_attr = {
-            n.name: attrs.fresh(n.name) for n in graph.nodes if not isinstance(n, ShareNode)
+            n.name: attrs.fresh(n.name) for n in graph.nodes if isinstance(n, LayerNode | BlockNode)
         }
         w.line(f"@tf.keras.utils.register_keras_serializable(package={self.package})")
         w.line(f"class {name}({base}):")
@@ -142,6 +142,9 @@ class _Generator:
                     w.line(f"for {inst} in self.{attr}:")
                     with w.indent():
                         w.line(f"{out} = {inst}({out})")
+                    continue
+                if isinstance(node, OpNode):
+                    w.line(f"{out} = {lower.op_call(node, local, rename)}")
                     continue
                 assert isinstance(node, LayerNode | ShareNode)
                 owner = ir_owner(node)

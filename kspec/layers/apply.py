@@ -8,7 +8,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kspec.layers.base import Call, Count, Nested, Shape, ShapeError, Shapes, Unknown, format_shape
+from kspec.layers.base import (
+    OPS,
+    Call,
+    Count,
+    Nested,
+    Shape,
+    ShapeError,
+    Shapes,
+    Unknown,
+    format_shape,
+)
 from kspec.layers.catalog import LAYERS, canonical
 
 
@@ -148,3 +158,29 @@ def check_share(first: Call, x: Shape, owner: str, first_node: str) -> None:
                 "a shared layer keeps the weights of its first call: feed it tensors of the "
                 "same size on that axis, or use a new layer",
             )
+
+
+def constant_shape(value: Any) -> Shape | None:
+    """The shape of a constant operand: () for a number, (n, ...) for a nested list."""
+    if isinstance(value, bool | int | float):
+        return ()
+    if isinstance(value, list) and value:
+        inner = [constant_shape(v) for v in value]
+        if inner[0] is not None and all(s == inner[0] for s in inner):
+            return (len(value), *inner[0])
+    return None
+
+
+def apply_op(c: Call) -> Shapes:
+    """The output shapes of an op call (``c.type`` the op's name, ``c.inputs`` each tensor
+    parameter's shape). Raises :class:`Unknown` or :class:`ShapeError`."""
+    op = OPS.get(c.type)
+    if op is None or op.shape is None:
+        raise Unknown
+    return op.shape(c)
+
+
+def op_outputs(name: str, args: Mapping[str, Any]) -> int:
+    """How many values an op call returns (``split``: one per section)."""
+    op = OPS.get(name)
+    return op.outputs(args) if op is not None and op.outputs is not None else 1

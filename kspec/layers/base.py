@@ -156,8 +156,46 @@ class Layer:
     rank: int = 0  # spatial rank for the families that have one (Conv2D: 2)
 
 
+@dataclass(frozen=True)
+class Op:
+    """One ``keras.ops`` function an op node may call: a pure tensor function, no weights.
+
+    ``params``: its parameters in signature order (what the generated call passes, by
+    position for tensors); ``tensors``: those that take tensors (given through the node's
+    ``inputs``); ``constants``: tensor parameters that may be a constant instead (``x2: 0.5``);
+    ``variadic``: the parameter that takes a list of tensors (``concatenate``'s ``xs``,
+    ``einsum``'s ``operands``); ``args``: the other parameters' schemas with descriptions;
+    ``required``: those without a default; ``shape``: the static shape rule (a :class:`Call`
+    whose ``inputs`` map each tensor parameter to its shape, constants to theirs);
+    ``outputs``: how many values it returns (``split``); ``example``: its coverage context.
+    """
+
+    name: str
+    doc: str
+    params: tuple[str, ...]
+    tensors: tuple[str, ...]
+    constants: tuple[str, ...] = ()
+    variadic: str | None = None
+    args: dict[str, Schema] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    shape: ShapeRule | None = None
+    outputs: Callable[[Mapping[str, Any]], int] | None = None
+    example: Example | None = None
+    family: str = ""
+
+
 #: The hand-written records, by class name, as the family modules register them.
 RULES: dict[str, Layer] = {}
+#: The ops, by ``keras.ops`` name.
+OPS: dict[str, Op] = {}
+
+
+def register_ops(family: str, *ops: Op) -> None:
+    """Add op records to the registry (each name once)."""
+    for op in ops:
+        if op.name in OPS:
+            raise ValueError(f"kspec/layers: op {op.name} is registered twice")
+        OPS[op.name] = replace(op, family=family)
 
 
 def register(family: str, *layers: Layer) -> None:

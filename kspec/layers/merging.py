@@ -23,6 +23,7 @@ from kspec.layers.base import (
     axis_index,
     format_shape,
     is_int,
+    is_shape,
     register,
 )
 from kspec.schemas.types import (
@@ -87,20 +88,23 @@ def _merge_hint(t: str, want: Shape, got: Shape, label: str) -> str:
 
 
 def _concatenate(c: Call) -> Shapes:
-    xs, labels = c.tensors(), c.labels
-    axis = c.arg("axis", -1)
-    if not is_int(axis):
+    return concatenate_shapes(c, c.tensors(), c.arg("axis", -1))
+
+
+def concatenate_shapes(c: Call, xs: list[Shape], axis: Any) -> Shapes:
+    """Join ``xs`` along ``axis`` (the Concatenate layer, the concatenate op)."""
+    t, labels = c.type, c.labels
+    if not xs or not all(is_shape(x) for x in xs) or not is_int(axis):
         raise Unknown
     ranks = {len(x) for x in xs}
     if len(ranks) > 1:
         raise ShapeError(
             "KS405",
-            "Concatenate needs inputs of the same rank; got "
-            + ", ".join(format_shape(x) for x in xs),
+            f"{t} needs inputs of the same rank; got " + ", ".join(format_shape(x) for x in xs),
             "reshape the inputs to the same number of axes (e.g. Flatten, or RepeatVector)",
         )
     rank = ranks.pop()
-    ax = axis_index(axis, rank, "Concatenate", xs[0])
+    ax = axis_index(axis, rank, t, xs[0])
     for k in range(rank):
         if k == ax:
             continue
@@ -110,7 +114,7 @@ def _concatenate(c: Call) -> Shapes:
             what = "the batch axis" if k == 0 else f"axis {k}"
             raise ShapeError(
                 "KS405",
-                f"Concatenate along axis {axis} needs the inputs to agree on every other axis; "
+                f"{t} along axis {axis} needs the inputs to agree on every other axis; "
                 f"{what} differs: " + ", ".join(format_shape(x) for x in xs),
                 f"{_label(labels, i)} has size {xs[i][k]} on {what}, not "
                 f"{next(x[k] for x in xs if x[k] is not None)}; reshape or project it, or "

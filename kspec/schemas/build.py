@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kspec.layers import Layer
+from kspec.layers import Layer, Op
 from kspec.layers.catalog import registry_classes, registry_defs, registry_names
 from kspec.schemas.types import BOOL, DTYPES, POS_INT, STRING, Schema
 
@@ -35,7 +35,7 @@ REF_PATTERN = "^[A-Za-z_][A-Za-z0-9_]{0,127}(\\[[0-9]{1,6}\\])?$"
 EXPR_PATTERN = "^\\$(\\{[^\\n]*\\}|[A-Za-z_][A-Za-z0-9_]{0,127})$"
 
 # Keys every node may have besides its layer's arguments.
-NODE_KEYS = ("name", "type", "share", "block", "inputs", "call", "repeat")
+NODE_KEYS = ("name", "type", "share", "block", "op", "inputs", "call", "repeat")
 BASE_ARGS: dict[str, Schema] = {
     "trainable": {**BOOL, "description": "Whether the layer's weights are updated in training."},
     "dtype": {
@@ -117,6 +117,29 @@ def layer_args_schema(name: str, layer: Layer) -> Schema:
         "description": layer.doc,
         "properties": props,
         "required": ["name", "type", *layer.required],
+        "additionalProperties": False,
+    }
+
+
+def op_args_schema(op: Op) -> Schema:
+    """The schema of an ``op: name`` node (node keys included): its constants."""
+    props: dict[str, Schema] = {
+        "name": {**_ref("name"), "description": "Unique name of the node."},
+        "op": {"const": op.name, "description": op.doc},
+        "inputs": {
+            **_ref("node_inputs"),
+            "description": "The tensor operand(s): "
+            + ", ".join(op.tensors)
+            + " (default: the previous node).",
+        },
+    }
+    for key, schema in op.args.items():
+        props[key] = _arg(schema)
+    return {
+        "type": "object",
+        "description": op.doc,
+        "properties": props,
+        "required": ["name", "op", *op.required],
         "additionalProperties": False,
     }
 
@@ -243,12 +266,13 @@ def _strict() -> Schema:
         },
         "node": {
             "type": "object",
-            "description": "A node: exactly one of type (a new layer), share or block.",
+            "description": "A node: exactly one of type (a new layer), share, block or op.",
             "required": ["name"],
             "oneOf": [
                 {"required": ["type"]},
                 {"required": ["share"]},
                 {"required": ["block"]},
+                {"required": ["op"]},
             ],
         },
         "outputs": {

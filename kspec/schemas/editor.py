@@ -30,7 +30,7 @@ import json
 from functools import cache
 from typing import Any
 
-from kspec.layers import LAYERS, Layer, canonical
+from kspec.layers import LAYERS, OPS, Layer, Op, canonical
 from kspec.layers.catalog import registry_defs
 from kspec.schemas import build as strict
 from kspec.schemas.editor_keys import (
@@ -194,7 +194,43 @@ _BLOCK = {
     "description": "An instance of this block (defined under `blocks:`); the node's other keys "
     "are the block's params.",
 }
+_OP = {
+    "description": "A keras.ops function applied to the node's inputs (no weights): "
+    "arithmetic, activations, reductions, reshaping, joining (docs/language.md, ops).",
+}
 _NOT_HERE = {"doNotSuggest": True, **fail(ONE_KIND)}
+
+
+def op_schema(op: Op) -> Schema:
+    """An op's arguments (its constants)."""
+    props = {k: value(s) for k, s in op.args.items()}
+    body = closed(
+        f"keys.op.{op.name}", props, op.required, ("keys.op_tail", ("name", "op", "inputs"))
+    )
+    return {"title": op.name, "description": op.doc, **body}
+
+
+def _op_node(keys: dict[str, Schema]) -> Schema:
+    """An op node: its op, dispatched exactly (only op nodes pay for it)."""
+    return {
+        "type": "object",
+        "properties": {
+            "name": keys["name"],
+            "op": {**_OP, "enum": sorted(OPS)},
+            "inputs": keys["inputs"],
+            **{k: _NOT_HERE for k in ("type", "share", "block", "call")},
+        },
+        "allOf": [
+            required_guard("name"),
+            *(
+                {
+                    "if": {"properties": {"op": {"const": n}}, "required": ["op"]},
+                    "then": ref(f"op.{n}"),
+                }
+                for n in sorted(OPS)
+            ),
+        ],
+    }
 
 
 def _node_defs() -> dict[str, Schema]:
@@ -205,6 +241,7 @@ def _node_defs() -> dict[str, Schema]:
             "type": {**ref("layer_type"), "description": _TYPE},
             "share": _SHARE,
             "block": _BLOCK,
+            "op": {**_OP, "enum": sorted(OPS)},
             "inputs": keys["inputs"],
             "call": keys["call"],
         },
@@ -212,7 +249,7 @@ def _node_defs() -> dict[str, Schema]:
         "then": {
             "required": ["type"],
             "errorMessage": "A node needs `type` (a new layer), `share` (an earlier node's "
-            "layer again) or `block` (an instance of a block).",
+            "layer again), `block` (an instance of a block) or `op` (a tensor op).",
         },
     }
     type_node = {
@@ -254,7 +291,11 @@ def _node_defs() -> dict[str, Schema]:
         "type": "object",
         # the first of type, share, block decides; none: the keys every node may have
         **when(
-            "type", "type_node", when("share", "share_node", when("block", "block_node", kindless))
+            "type",
+            "type_node",
+            when(
+                "share", "share_node", when("block", "block_node", when("op", "op_node", kindless))
+            ),
         ),
     }
     nested = {
@@ -271,6 +312,7 @@ def _node_defs() -> dict[str, Schema]:
         "type_node": type_node,
         "share_node": share_node,
         "block_node": block_node,
+        "op_node": _op_node(keys),
         "nested_layer": nested,
         "layer_type": layer_type(),
         "layer_dispatch": dispatch(),
@@ -345,6 +387,10 @@ def document() -> Schema:
         defs[f"layer.{name}"] = layer_schema(name, layer)
         defs[f"keys.{name}"] = keys_def(name, _layer_keys(layer))
     defs["keys.tail"] = tail_def("this layer", TAIL_KEYS)
+    for name, op in sorted(OPS.items()):
+        defs[f"op.{name}"] = op_schema(op)
+        defs[f"keys.op.{name}"] = keys_def(f"op {name}", [*op.args, "name", "op", "inputs"])
+    defs["keys.op_tail"] = tail_def("this op", ("name", "op", "inputs"))
     _share_values(defs)
     top = _top(sd)
     defs["keys.top"] = keys_def("a kspec spec", top["properties"])

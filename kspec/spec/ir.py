@@ -71,7 +71,8 @@ class NodeInputs:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Node:
     """One entry of ``layers``; one of the kinds below: a new layer (:class:`LayerNode`), a
-    share of an earlier layer (:class:`ShareNode`) or a block instance (:class:`BlockNode`)."""
+    share of an earlier layer (:class:`ShareNode`), a block instance (:class:`BlockNode`) or a
+    tensor op (:class:`OpNode`)."""
 
     name: str
     inputs: NodeInputs
@@ -106,6 +107,16 @@ class BlockNode(Node):
     trainable: bool | None = None  # `trainable:` as written (None: not given)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpNode(Node):
+    """``op:`` - a ``keras.ops`` function called on tensors: ``inputs`` (always a mapping) gives
+    each tensor parameter its reference (or tuple of references, for a list parameter); ``args``
+    are the other parameters, and the operands given as constants."""
+
+    op: str
+    args: tuple[tuple[str, Value], ...] = ()
+
+
 def owner(node: LayerNode | ShareNode) -> str:
     """The node whose layer a layer or share node calls: itself, or its share target."""
     return node.target if isinstance(node, ShareNode) else node.name
@@ -117,6 +128,8 @@ def describe(node: Node) -> str:
         return node.layer.type
     if isinstance(node, ShareNode):
         return f"share of {node.target}"
+    if isinstance(node, OpNode):
+        return f"op {node.op}"
     assert isinstance(node, BlockNode)
     return f"block {node.block}"
 

@@ -19,12 +19,13 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft202012Validator, validators
 
-from kspec.layers import LAYERS
+from kspec.layers import LAYERS, OPS
 from kspec.schemas.build import (
     NAME_PATTERN,
     REF_PATTERN,
     layer_args_schema,
     nested_args_schema,
+    op_args_schema,
     strict_document,
 )
 from kspec.spec.loader import Path
@@ -80,6 +81,8 @@ def _validator(kind: str) -> Draft202012Validator:
     elif kind.startswith("nested."):
         name = kind.split(".", 1)[1]
         schema = {**nested_args_schema(name, LAYERS[name]), "$defs": doc["$defs"]}
+    elif kind.startswith("op."):
+        schema = {**op_args_schema(OPS[kind.split(".", 1)[1]]), "$defs": doc["$defs"]}
     else:
         schema = {**doc["$defs"][kind], "$defs": doc["$defs"]}
     return _Validator(schema)
@@ -123,7 +126,7 @@ def validate(
 REPORT_LIMIT = 600  # described per validation: more than a check shows (Reporter.MAX_DIAGNOSTICS)
 ERROR_LIMIT = 2_000  # made per validation; a document with more is reported as "more than"
 
-_NODE_KINDS = ("layer.", "nested.", "share_node", "block_node")
+_NODE_KINDS = ("layer.", "nested.", "op.", "share_node", "block_node")
 _PLACEHOLDER = "n"
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from kspec.layers import (
     BAD_VALUE,
+    OPS,
     Call,
     Count,
     Nested,
@@ -34,9 +35,11 @@ from kspec.layers import (
     ShapeError,
     Shapes,
     Unknown,
+    apply_op,
     apply_shape,
     apply_weights,
     check_share,
+    constant_shape,
     make_call,
 )
 from kspec.spec.expressions import Expr, ExprError, evaluate
@@ -49,6 +52,7 @@ from kspec.spec.ir import (
     LayerSpec,
     Node,
     NodeInputs,
+    OpNode,
     Ref,
     ShareNode,
     Spec,
@@ -92,6 +96,18 @@ class LayerCall:
             return None
 
 
+@dataclass(slots=True)
+class OpCall:
+    """One op node's call: ``call.type`` is the op, ``call.inputs`` each tensor parameter's
+    shape (a constant's too). Ops have no weights."""
+
+    path: NodePath
+    node: OpNode
+    call: Call
+    outputs: Shapes
+    sources: tuple[NodePath | None, ...]
+
+
 @dataclass(frozen=True)
 class Instance:
     """One block instance: ``path`` names it, ``env`` holds its params, ``sources`` the paths
@@ -112,7 +128,7 @@ class End:
     instance: Instance
 
 
-Step = LayerCall | Instance | End
+Step = LayerCall | OpCall | Instance | End
 
 
 @dataclass
@@ -280,6 +296,8 @@ def _run(
             continue
         if isinstance(node, BlockNode):
             outs = yield from _block_node(st, node, env, values, prefix, trail)
+        elif isinstance(node, OpNode):
+            outs = _op_node(st, node, env, values, prefix, trail)
         else:
             assert isinstance(node, LayerNode | ShareNode)
             owner = owners.get(ir_owner(node))
@@ -332,6 +350,44 @@ def _layer_node(
     st.walk.steps.append(
         LayerCall(path, node, owner, call, shapes, earlier is None, tuple(sources))
     )
+    return [(shape, path) for shape in shapes]
+
+
+def _op_node(
+    st: _State,
+    node: OpNode,
+    env: Mapping[str, Any],
+    values: Mapping[str, list[Tensor]],
+    prefix: NodePath,
+    trail: tuple[tuple[str, Node], ...],
+) -> list[Tensor]:
+    path = (*prefix, node.name)
+    op = OPS[node.op]
+    args = {k: value(v, env) for k, v in node.args}
+    given = dict(node.inputs.refs)
+    inputs: dict[str, Any] = {}
+    labels: list[str] = []
+    for param in op.tensors:
+        if param in given:
+            refs = given[param]
+            if isinstance(refs, tuple):
+                inputs[param] = [_ref(values, r)[0] for r in refs]
+                labels.extend(str(r) for r in refs)
+            else:
+                inputs[param] = _ref(values, refs)[0]
+                labels.append(str(refs))
+        elif param in args:
+            inputs[param] = constant_shape(args[param])
+    call = Call(node.op, args, inputs, {}, labels)
+    shapes: Shapes = [None] * max(node.n_outputs, 1)
+    try:
+        shapes = apply_op(call)
+    except Unknown:
+        pass
+    except ShapeError as err:
+        _report(st, node, trail, err)
+    sources = tuple(_ref(values, r)[1] for r in node.inputs.all_refs())
+    st.walk.steps.append(OpCall(path, node, call, shapes, sources))
     return [(shape, path) for shape in shapes]
 
 

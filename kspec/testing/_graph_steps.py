@@ -327,6 +327,7 @@ class Graph(LayerSteps):
         "dense", "identity", "dense", "conv", "rnn", "merge", "residual", "concat", "pool",
         "global", "attention", "embedding", "share", "use_block", "new_block", "encdec",
         "flatten", "wrapper", "reshape", "dot", "identity", "new_block", "use_block", "use_block",
+        "tensor_op", "tensor_op",
     )  # fmt: skip
 
     def step(self) -> None:

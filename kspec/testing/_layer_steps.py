@@ -13,6 +13,7 @@ from kspec.testing._graph import (
 )
 from kspec.testing._oracle import (
     _RNN_STATES,
+    _op_out,
     _prod,
     _size,
 )
@@ -25,6 +26,61 @@ from kspec.testing._settings import (
 
 class LayerSteps(GraphBase):
     """Steps that add one layer (or a few) to the graph."""
+
+    def op_node(self, op: str, args: dict[str, Any], ts: list[_Tensor], inputs: Any) -> None:
+        """Add an ``op:`` node on tensors ``ts``; its output type from :func:`_op_out` (the
+        replay of blocks uses the same function)."""
+        node: dict[str, Any] = {"name": self.fresh(op[:5]), "op": op, **args, "inputs": inputs}
+        if isinstance(inputs, dict):
+            got: Any = {k: next(t.tt for t in ts if t.ref == v) for k, v in inputs.items()}
+        else:
+            got = [t.tt for t in ts]
+        outs = _op_out(op, args, got)
+        if outs is None:  # a bug in this module, not in kspec
+            raise AssertionError(f"kspec.testing drew an invalid op node: {node} on {got}")
+        self.add(node, ts, outs)
+
+    def op_tensor_op(self) -> bool:
+        """An op node: an activation, a constant scale or shift, a residual of two tensors of
+        one type, a mean, a concatenation, a transpose."""
+        x = self.pick(self.floats())
+        if x is None:
+            return False
+        kind = self.choose(["act", "scale", "one_minus", "residual", "mean", "concat", "swap"])
+        args: dict[str, Any] = {}
+        ts = [x]
+        inputs: Any = self.inputs_value(ts)
+        if kind == "act":
+            op = self.choose(
+                ["relu", "relu6", "hard_swish", "hard_sigmoid", "gelu", "silu", "tanh"]
+            )
+        elif kind == "scale":
+            op = self.choose(["multiply", "add", "maximum"])
+            args["x2"] = self.choose([0.5, 2, -1.0, 3.0])
+        elif kind == "one_minus":
+            op, args["x1"], inputs = "subtract", 1.0, {"x2": x.ref}
+        elif kind == "residual":
+            other = self.pick(lambda t: t.tt == x.tt and t.ref != x.ref)
+            if other is None:
+                return False
+            op, ts = self.choose(["add", "subtract", "multiply", "minimum"]), [x, other]
+            inputs = [x.ref, other.ref]
+        elif kind == "mean":
+            op, args = "mean", {"axis": -1, "keepdims": True}
+        elif kind == "concat":
+            other = self.pick(
+                lambda t: t.tt.shape[:-1] == x.tt.shape[:-1] and self.floats()(t) and t != x
+            )
+            if other is None:
+                return False
+            op, args, ts = "concatenate", {"axis": -1}, [x, other]
+            inputs = [x.ref, other.ref]
+        else:
+            if x.tt.rank != 2:
+                return False
+            op, args = "transpose", {"axes": [0, 2, 1]}
+        self.op_node(op, args, ts, inputs)
+        return True
 
     def op_dense(self) -> bool:
         x = self.pick(self.floats())

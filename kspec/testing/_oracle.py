@@ -355,3 +355,53 @@ def _shareable(t: str, built: TT, new: TT) -> bool:
     if t == "PReLU":
         return built == new
     return built.dtype == new.dtype and built.rank == new.rank and built.last == new.last
+
+
+# -- tensor ops (op nodes): the ones the strategy draws ---------------------------------------
+
+#: Each drawn op's tensor parameters, in order.
+OP_TENSORS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("add", "subtract", "multiply", "maximum", "minimum"), ("x1", "x2")),
+    **dict.fromkeys(
+        ("relu", "relu6", "hard_swish", "hard_sigmoid", "gelu", "silu", "tanh", "sigmoid"),
+        ("x",),
+    ),
+    **dict.fromkeys(("mean", "transpose", "clip"), ("x",)),
+    "concatenate": ("xs",),
+}
+
+
+def _op_out(op: str, a: Mapping[str, Any], got: Any) -> list[TT] | None:
+    """The output type of a drawn op node called on ``got`` (a type, a list, or a mapping by
+    tensor parameter); None if it would be invalid."""
+    params = OP_TENSORS.get(op)
+    if params is None:
+        return None
+    free = [p for p in params if p not in a]
+    if isinstance(got, dict):
+        ins = dict(got)
+    elif op == "concatenate":
+        ins = {"xs": got if isinstance(got, list) else [got]}
+    else:
+        items = got if isinstance(got, list) else [got]
+        if len(items) != len(free):
+            return None
+        ins = dict(zip(free, items, strict=True))
+    tensors: list[Any] = [ins[p] for p in params if p in ins]
+    if op == "concatenate":
+        xs = ins.get("xs") or []
+        if not xs or any(x.shape[:-1] != xs[0].shape[:-1] for x in xs):
+            return None
+        if not all(isinstance(x.last, int) and x.is_float for x in xs):
+            return None
+        return [TT((*xs[0].shape[:-1], sum(x.last for x in xs)))]
+    if not tensors or not all(isinstance(t, TT) and t.is_float for t in tensors):
+        return None
+    x: TT = tensors[0]
+    if any(t != x for t in tensors):
+        return None  # the strategy adds only tensors of one type (or a constant)
+    if op == "mean":
+        return [TT((*x.shape[:-1], 1))] if x.rank >= 1 else None
+    if op == "transpose":
+        return [TT((x.shape[1], x.shape[0]))] if x.rank == 2 else None
+    return [x]

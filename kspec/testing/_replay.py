@@ -10,6 +10,7 @@ from typing import Any
 from kspec.testing._oracle import (
     TT,
     _layer_out,
+    _op_out,
     _pos,
     _shareable,
 )
@@ -159,6 +160,9 @@ def _node_out(
                 return None
             current = outs
         return outs
+    if "op" in ev:
+        args = {k: v for k, v in ev.items() if k not in ("name", "op", "inputs")}
+        return _op_out(ev["op"], args, got)
     arg: Any = [got] if isinstance(got, TT) else got
     main = arg[0] if isinstance(arg, list) else None
     if isinstance(got, dict):

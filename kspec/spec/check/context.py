@@ -17,8 +17,8 @@ from kspec.spec.ir import Input
 from kspec.spec.loader import Path
 from kspec.spec.report import Reporter
 
-Kind = Literal["type", "share", "block"]
-KINDS: tuple[Kind, ...] = ("type", "share", "block")
+Kind = Literal["type", "share", "block", "op"]
+KINDS: tuple[Kind, ...] = ("type", "share", "block", "op")
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Draft:
 
     @property
     def kind(self) -> Kind | None:
-        """``type`` (a new layer), ``share`` or ``block``: exactly one, else None."""
+        """``type`` (a new layer), ``share``, ``block`` or ``op``: exactly one, else None."""
         kinds = self.kinds
         return kinds[0] if len(kinds) == 1 else None
 

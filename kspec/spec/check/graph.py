@@ -14,10 +14,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from kspec.layers import LAYERS
+from kspec.layers import LAYERS, OPS, op_outputs
 from kspec.spec.check import make
 from kspec.spec.check.context import BlockSig, Ctx, Draft, GraphDraft, Kind, path_of_pointer
 from kspec.spec.check.nodes import check_call, check_inputs_form, n_outputs
+from kspec.spec.check.ops import free_params, op_inputs
 from kspec.spec.ir import Graph, LayerNode, Node, NodeInputs, Ref, ShareNode
 from kspec.spec.ir import instance_names as names_of_instances
 from kspec.spec.loader import Path
@@ -141,6 +142,8 @@ def _names(s: _Scope) -> list[Draft]:
         if kind == "type":
             s.types[name] = str(node["type"])
             s.n_out[name] = n_outputs(str(node["type"]), node, node.get("call") or {})
+        elif kind == "op":
+            s.n_out[name] = op_outputs(str(node["op"]), node)
         elif kind == "block":
             sig = s.blocks.get(str(node.get("block")))
             s.n_out[name] = sig.n_outputs if sig else 1
@@ -233,33 +236,14 @@ def _wire(s: _Scope, defined: list[Draft]) -> tuple[list[Node], dict[str, set[st
 def _node_inputs(s: _Scope, d: Draft, i: int, prev: str | None) -> NodeInputs:
     node, name = d.node or {}, str(d.name)
     raw = node.get("inputs")
-    path, rep, inputs = d.path, s.ctx.rep, s.draft.inputs
+    if d.kind == "op" and node.get("op") in OPS:
+        needs = raw is None and free_params(OPS[node["op"]], node)
+        implicit = _implicit(s, d, i, prev) if needs else None
+        return op_inputs(d, lambda text, at: s.ref(text, at, name), s.ctx, implicit)
     if raw is None:
-        if prev is None:
-            if i == 0 and len(inputs) == 1:
-                return NodeInputs("single", (Ref(inputs[0].name),))
-            if i == 0:
-                rep.add(
-                    "KS204",
-                    f"{name!r} is the first node and has no `inputs`, but the "
-                    f"{s.draft.scope} has {len(inputs)} inputs",
-                    path,
-                    node=name,
-                    hint=f"say which: inputs: {inputs[0].name} (or a list for a merge layer: "
-                    f"[{', '.join(x.name for x in inputs)}])",
-                )
-            return NodeInputs("single", ())
-        if s.n_out.get(prev, 1) > 1:
-            rep.add(
-                "KS204",
-                f"{name!r} has no `inputs` and the previous node {prev!r} "
-                f"has {s.n_out[prev]} outputs",
-                path,
-                node=name,
-                hint=f'say which: inputs: "{prev}[0]"',
-            )
-        return NodeInputs("single", (Ref(prev),))
-    p = (*path, "inputs")
+        r = _implicit(s, d, i, prev)
+        return NodeInputs("single", (r,) if r is not None else ())
+    p = (*d.path, "inputs")
     if isinstance(raw, str):
         r = s.ref(raw, p, name)
         return NodeInputs("single", (r,) if r else ())
@@ -279,6 +263,35 @@ def _node_inputs(s: _Scope, d: Draft, i: int, prev: str | None) -> NodeInputs:
                     pairs.append((key, r))
         return NodeInputs("mapping", tuple(pairs))
     return NodeInputs("single", ())
+
+
+def _implicit(s: _Scope, d: Draft, i: int, prev: str | None) -> Ref | None:
+    """What a node without ``inputs`` takes: the previous node's output, or the only input of
+    its graph for the first node."""
+    name, path, rep, inputs = str(d.name), d.path, s.ctx.rep, s.draft.inputs
+    if prev is None:
+        if i == 0 and len(inputs) == 1:
+            return Ref(inputs[0].name)
+        if i == 0:
+            rep.add(
+                "KS204",
+                f"{name!r} is the first node and has no `inputs`, but the "
+                f"{s.draft.scope} has {len(inputs)} inputs",
+                path,
+                node=name,
+                hint=f"say which: inputs: {inputs[0].name} (or a list for a merge layer: "
+                f"[{', '.join(x.name for x in inputs)}])",
+            )
+        return None
+    if s.n_out.get(prev, 1) > 1:
+        rep.add(
+            "KS204",
+            f"{name!r} has no `inputs` and the previous node {prev!r} has {s.n_out[prev]} outputs",
+            path,
+            node=name,
+            hint=f'say which: inputs: "{prev}[0]"',
+        )
+    return Ref(prev)
 
 
 def _check_block_inputs(s: _Scope, d: Draft, ni: NodeInputs) -> None:

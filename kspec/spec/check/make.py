@@ -11,9 +11,22 @@ from typing import Any
 from kspec.layers import LAYERS
 from kspec.spec.check.context import Draft
 from kspec.spec.check.nodes import BLOCK_NODE_KEYS
-from kspec.spec.ir import BlockNode, Dict, Input, LayerNode, LayerSpec, Node, NodeInputs, ShareNode
+from kspec.spec.ir import (
+    BlockNode,
+    Dict,
+    Input,
+    LayerNode,
+    LayerSpec,
+    Node,
+    NodeInputs,
+    OpNode,
+    ShareNode,
+)
 from kspec.spec.loader import pointer
 from kspec.spec.report import Reporter
+
+# Keys of an op node that are not the op's arguments.
+OP_NODE_KEYS = ("name", "op", "inputs")
 
 
 def freeze(value: Any) -> Any:
@@ -57,6 +70,9 @@ def node(d: Draft, ni: NodeInputs, n_out: int, rep: Reporter) -> Node:
         return LayerNode(layer=layer_spec(sym), **common)
     if "share" in ev:
         return ShareNode(target=ev["share"], **common)
+    if "op" in ev:
+        args = tuple((k, freeze(v)) for k, v in sym.items() if k not in OP_NODE_KEYS)
+        return OpNode(op=ev["op"], args=args, **common)
     args = tuple((k, freeze(v)) for k, v in sym.items() if k not in BLOCK_NODE_KEYS)
     trainable = ev.get("trainable") if isinstance(ev.get("trainable"), bool) else None
     return BlockNode(

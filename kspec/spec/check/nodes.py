@@ -16,6 +16,7 @@ from kspec.layers import LAYERS, REFUSED, count_outputs
 from kspec.layers.catalog import object_family
 from kspec.spec import validate as schema
 from kspec.spec.check.context import BlockSig, Ctx, Draft
+from kspec.spec.check.ops import check_op_node
 from kspec.spec.loader import Path
 from kspec.spec.names import RESERVED_MODULES, is_dotted_name
 from kspec.spec.report import did_you_mean
@@ -33,9 +34,9 @@ def check_node(draft: Draft, ctx: Ctx, blocks: dict[str, BlockSig]) -> None:
     if not kinds:
         ctx.rep.add(
             "KS103",
-            f"node {name!r} needs one of `type` (a new layer), `share` or `block`"
+            f"node {name!r} needs one of `type` (a new layer), `share`, `block` or `op`"
             if name
-            else "a node needs `name` and one of `type`, `share` or `block`",
+            else "a node needs `name` and one of `type`, `share`, `block` or `op`",
             path,
             node=name,
         )
@@ -43,13 +44,16 @@ def check_node(draft: Draft, ctx: Ctx, blocks: dict[str, BlockSig]) -> None:
     if len(kinds) > 1:
         ctx.rep.add(
             "KS104",
-            f"a node has exactly one of `type`, `share`, `block`; this one has {', '.join(kinds)}",
+            f"a node has exactly one of `type`, `share`, `block`, `op`; this one has "
+            f"{', '.join(kinds)}",
             path,
             node=name,
         )
         return
     if draft.kind == "type":
         _check_type_node(node, path, ctx, name)
+    elif draft.kind == "op":
+        check_op_node(node, path, ctx, name)
     elif draft.kind == "share":
         schema.validate(
             "share_node", node, path, ctx.rep, ctx, node=name, what=f"share node {name!r}"

@@ -17,7 +17,7 @@ from kspec.spec.loader import Path
 from kspec.spec.report import did_you_mean
 
 # Keys of a node that are structure, not argument values: no expressions there.
-NODE_STRUCTURAL = ("name", "type", "share", "block", "inputs")
+NODE_STRUCTURAL = ("name", "type", "share", "block", "op", "inputs")
 
 
 def symbolic(value: Any, path: Path, ctx: Ctx) -> Any:
