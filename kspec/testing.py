@@ -98,10 +98,10 @@ _OUTPUTS_LIST_OF_ONE = True
 _SHARE_LIST_OF_ONE = True
 _BLOCK_NAMED_NAME = True
 _BLOCK_OUTPUTS_LIST_OF_ONE = True
-# - Embedding `mask_zero: true`: the subclass model loses the mask in some graphs (a masked
-#   embedding used by MultiHeadAttention and by a pooling layer) and the targets disagree;
-#   Keras' Softmax layer also fails on a masked 3-D input in both targets.
-_MASK_ZERO = False
+# Embedding `mask_zero: true` (fixed: the subclass target keeps the masks MultiHeadAttention
+# clears). Keras' Softmax layer fails on a masked 3-D input in both targets, so a spec draws
+# either masks or Softmax layers, never both.
+_MASK_ZERO = True
 
 FLOAT = "float32"
 INT = "int32"
@@ -721,6 +721,8 @@ class _Ctx:
         self.block_names: set[str] = set()  # defined or being drawn
         self.max_blocks = max_blocks
         self.max_depth = max_depth
+        self.masked = False  # an Embedding with mask_zero was drawn (then no Softmax)
+        self.softmax = False  # a Softmax was drawn (then no mask_zero)
 
 
 class _Graph:
@@ -963,8 +965,11 @@ class _Graph:
             ["Activation", "ReLU", "Dropout", "LayerNormalization", "BatchNormalization",
              "LeakyReLU", "ELU", "Softmax", "Rescaling", "PReLU"]
         )  # fmt: skip
-        if (t == "PReLU" and not x.tt.known) or (t == "Softmax" and x.tt.last == 1):
+        if (t == "PReLU" and not x.tt.known) or (
+            t == "Softmax" and (x.tt.last == 1 or self.ctx.masked)
+        ):
             t = "ReLU"
+        self.ctx.softmax |= t == "Softmax"
         args: dict[str, Any] = {}
         call: dict[str, Any] | None = None
         if t == "Activation":
@@ -1163,8 +1168,9 @@ class _Graph:
             "input_dim": self.value("size", [8, 10, 16])[0] if self.chance(3) else 10,
             "output_dim": self.size(self.last_dims())[0],
         }
-        if _MASK_ZERO and self.chance(6):
+        if _MASK_ZERO and not self.ctx.softmax and self.chance(6):
             args["mask_zero"] = True
+            self.ctx.masked = True
         self.layer("Embedding", "embed", args, [x])
         return True
 

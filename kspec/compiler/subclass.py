@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kspec.compiler import lower
+from kspec.compiler import helpers, lower, order
 from kspec.compiler.naming import Namespace
-from kspec.compiler.source import Writer, layer_call, literal, py_str
+from kspec.compiler.source import Writer, keras, layer_call, literal, py_str
 from kspec.spec.ir import Graph, Node, Spec
 from kspec.spec.resolve import pascal_case
 
@@ -24,25 +24,36 @@ def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lo
     m = lower.Module(spec)
     block_classes = {b.name: m.names.fresh(pascal_case(b.name)) for b in spec.blocks}
     class_name = m.names.fresh(spec.class_name)
-    gen = _Generator(m, block_classes, py_str(f"kspec.{spec.name}"))
+    keep = helpers.may_mask(spec) and _clears_masks(spec)
+    gen = _Generator(m, block_classes, py_str(f"kspec.{spec.name}"), keep)
     m.start("subclass", overrides)
+    if keep:
+        helpers.write_keep_masks(m.w)
     for block in spec.blocks:
         m.w.blank(2)
         doc = block.description or f"The block {block.name!r} of the spec."
-        gen.klass(block_classes[block.name], "tf.keras.layers.Layer", block.graph, doc, None)
+        gen.klass(block_classes[block.name], keras("layers.Layer"), block.graph, doc, None)
     m.w.blank(2)
     doc = spec.description or f"The model {spec.name!r}."
-    args, attrs = gen.klass(class_name, "tf.keras.Model", spec.graph, doc, spec.name)
+    args, attrs = gen.klass(class_name, keras("Model"), spec.graph, doc, spec.name)
     m.w.blank(2)
     _build_model(m.w, spec, class_name, attrs)
     return m.finish("subclass", class_name, args)
 
 
+def _clears_masks(spec: Spec) -> bool:
+    graphs = (spec.graph, *(b.graph for b in spec.blocks))
+    return any(t in lower.MASK_CLEARING for g in graphs for t in lower.layer_types(g).values())
+
+
 class _Generator:
-    def __init__(self, m: lower.Module, block_classes: dict[str, str], package: str):
+    def __init__(
+        self, m: lower.Module, block_classes: dict[str, str], package: str, keep_masks: bool
+    ):
         self.m, self.w = m, m.w
         self.block_classes = block_classes
         self.package = package
+        self.keep_masks = keep_masks
 
     def klass(
         self, name: str, base: str, graph: Graph, doc: str, keras_name: str | None
@@ -54,7 +65,7 @@ class _Generator:
         attrs = Namespace(attributes=True)
         param_attr = {p: attrs.fresh(p) for p, _ in graph.params}
         layer_attr = {n.name: attrs.fresh(n.name) for n in graph.nodes if n.kind != "share"}
-        w.line(f"@tf.keras.utils.register_keras_serializable(package={self.package})")
+        w.line(f"@{keras('utils.register_keras_serializable')}(package={self.package})")
         w.line(f"class {name}({base}):")
         with w.indent():
             w.line(lower.docstring(doc))
@@ -70,7 +81,8 @@ class _Generator:
                 for node in graph.nodes:
                     self._create(node, layer_attr, args, init_ns)
             w.line()
-            self._call(graph, layer_attr, {p: f"self.{a}" for p, a in param_attr.items()})
+            rename = {p: f"self.{a}" for p, a in param_attr.items()}
+            self._call(graph, layer_attr, rename, model=keras_name is not None)
             w.line()
             w.line("def get_config(self):")
             with w.indent():
@@ -101,11 +113,17 @@ class _Generator:
             comprehension = f"{cls}({', '.join(kw)}) for {i} in {lower.repeat_range(node, args)}"
             w.line(f"self.{layer_attr[node.name]} = [{comprehension}]")
 
-    def _call(self, graph: Graph, layer_attr: dict[str, str], rename: dict[str, str]) -> None:
+    def _call(
+        self, graph: Graph, layer_attr: dict[str, str], rename: dict[str, str], model: bool
+    ) -> None:
         w = self.w
         ns = self.m.function_names(params=False)
+        if model:
+            ns.reserve("training")
         local = lower.locals_for(graph, ns)
-        w.line("def call(self, inputs):")
+        # Keras' fit() calls a model in training mode only if its call() takes `training`; from
+        # there Keras hands it on to every layer called inside, blocks' layers included.
+        w.line("def call(self, inputs, training=None):" if model else "def call(self, inputs):")
         with w.indent():
             names = [local[i.name] for i in graph.inputs]
             if len(names) == 1:
@@ -119,7 +137,11 @@ class _Generator:
                 with w.indent():
                     w.line(f"{', '.join(names)} = inputs")
             types = lower.layer_types(graph)
-            for node in graph.nodes:
+            nodes = order.node_order(graph, dict(graph.params))
+            if nodes != list(graph.nodes):
+                w.line("# in the order a Functional model runs them, so that a shared layer")
+                w.line("# updates its state (moving statistics, random seeds) in the same order")
+            for node in nodes:
                 out = local[node.name]
                 if node.kind == "block":
                     arg = self.m.block_inputs(node, local)
@@ -134,7 +156,13 @@ class _Generator:
                         w.line(f"{out} = {inst}({out})")
                     continue
                 owner = lower.layer_owner(node)
-                args = lower.call_arguments(node, local, rename, types.get(owner))
+                layer_type = types.get(owner)
+                if self.keep_masks and layer_type in lower.MASK_CLEARING:
+                    assert layer_type is not None
+                    keep = helpers.KEEP_MASKS
+                    args = lower.mask_keeping_arguments(node, local, rename, layer_type, keep)
+                else:
+                    args = lower.call_arguments(node, local, rename, layer_type)
                 w.line(f"{out} = self.{layer_attr[owner]}({args})")
             w.line(f"return {lower.outputs_source(graph, local)}")
 
