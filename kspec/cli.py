@@ -312,8 +312,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         static += f" (not counted statically: {', '.join(result.static_unknown)})"
     print(f"static summary (summary --static): {static}")
     print(f"max output difference with shared weights: {result.max_difference:.3g}")
-    for target, difference in result.roundtrip.items():
-        print(f"{target} save/load round trip: max difference {difference:.3g}")
+    for name, difference in result.roundtrip.items():
+        print(f"{name} save/load round trip: max difference {difference:.3g}")
     if result.train is not None:
         losses = result.train.losses
         print(

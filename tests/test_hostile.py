@@ -1181,18 +1181,7 @@ def test_large_specs_grow_linearly(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.tf
-@pytest.mark.slow
-@pytest.mark.parametrize("target", TARGETS)
-def test_3000_layer_spec_builds_in_keras(target: str, tmp_path: Path) -> None:
-    pytest.importorskip("tensorflow")
-    path = tmp_path / "chain_3000.yaml"
-    path.write_text(_chain_spec()(3000), encoding="utf-8")
-    model = kspec.build_model(path, target)
-    assert model.count_params() == 1500 * (8 * 8 + 8) + 72
-    import numpy as np
-
-    assert np.asarray(model(np.zeros((2, 8), "float32"))).shape == (2, 8)
+# the 3,000-layer chain built with Keras, standalone: tests/test_agreement.py
 
 
 # -- YAML 1.2 scalars in valid specs --------------------------------------------------------

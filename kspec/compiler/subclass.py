@@ -142,29 +142,43 @@ class _Generator:
                 w.line("# in the order a Functional model runs them, so that a shared layer")
                 w.line("# updates its state (moving statistics, random seeds) in the same order")
             for node in nodes:
-                out = local[node.name]
-                if node.kind == "block":
-                    arg = self.m.block_inputs(node, local)
-                    attr = layer_attr[node.name]
-                    if node.repeat is None:
-                        w.line(f"{out} = self.{attr}({arg})")
-                        continue
-                    inst = ns.fresh("instance")
-                    w.line(f"{out} = {arg}")
-                    w.line(f"for {inst} in self.{attr}:")
-                    with w.indent():
-                        w.line(f"{out} = {inst}({out})")
-                    continue
-                owner = lower.layer_owner(node)
-                layer_type = types.get(owner)
-                if self.keep_masks and layer_type in lower.MASK_CLEARING:
-                    assert layer_type is not None
-                    keep = helpers.KEEP_MASKS
-                    args = lower.mask_keeping_arguments(node, local, rename, layer_type, keep)
-                else:
-                    args = lower.call_arguments(node, local, rename, layer_type)
-                w.line(f"{out} = self.{layer_attr[owner]}({args})")
+                self._node_call(node, local, layer_attr, rename, types, ns)
             w.line(f"return {lower.outputs_source(graph, local)}")
+
+    def _node_call(
+        self,
+        node: Node,
+        local: dict[str, str],
+        layer_attr: dict[str, str],
+        rename: dict[str, str],
+        types: dict[str, str],
+        ns: Namespace,
+    ) -> None:
+        """The ``call`` line(s) of one node: a layer call, or a block instance (a loop over
+        the instances of a repeated block)."""
+        w = self.w
+        out = local[node.name]
+        if node.kind == "block":
+            arg = self.m.block_inputs(node, local)
+            attr = layer_attr[node.name]
+            if node.repeat is None:
+                w.line(f"{out} = self.{attr}({arg})")
+                return
+            inst = ns.fresh("instance")
+            w.line(f"{out} = {arg}")
+            w.line(f"for {inst} in self.{attr}:")
+            with w.indent():
+                w.line(f"{out} = {inst}({out})")
+            return
+        owner = lower.layer_owner(node)
+        layer_type = types.get(owner)
+        if self.keep_masks and layer_type in lower.MASK_CLEARING:
+            assert layer_type is not None
+            keep = helpers.KEEP_MASKS
+            args = lower.mask_keeping_arguments(node, local, rename, layer_type, keep)
+        else:
+            args = lower.call_arguments(node, local, rename, layer_type)
+        w.line(f"{out} = self.{layer_attr[owner]}({args})")
 
 
 def _name(node: Node) -> str:
