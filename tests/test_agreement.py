@@ -305,3 +305,17 @@ def test_3000_layer_modules_stand_alone(target: str, tmp_path: Path) -> None:
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert proc.stdout.split()[-len(expect) :] == expect
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_build_honours_the_callers_keras_settings(target: str) -> None:
+    """kspec.build_model runs the module in the caller's thread: Keras keeps the dtype policy
+    per thread, and a build on a thread of its own ignored mixed precision."""
+    import keras
+
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = kspec.build_model(ROOT / "examples" / "mnist_mlp.yaml", target)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert model.get_layer("hidden1").dtype_policy.name == "mixed_float16"
