@@ -183,10 +183,12 @@ def _timed_builds(
         keras.backend.clear_session()
         gc.collect()
 
+    # hand-written baselines of deep models need a deep stack; a generated module sees to
+    # its own depth (build_model raises the recursion limit while Keras recurses)
     fns = {f"build_{label}_{name}_s": lambda fn=fn: deep_call(fn) for name, fn in baselines.items()}
     for target in ("functional", "subclass"):
         module = load_module(lower(spec, target))
-        fns[f"build_{label}_{target}_module_s"] = lambda m=module: deep_call(m.build_model)
+        fns[f"build_{label}_{target}_module_s"] = module.build_model
         fns[f"build_{label}_{target}_s"] = lambda t=target: kspec.build_model(spec, t)
     out.update(interleaved(fns, reps, setup=fresh))
     for target in ("functional", "subclass"):

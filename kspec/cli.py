@@ -317,7 +317,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     _existing(args.spec)
     try:
         spec = api.load(args.spec, **_params(args.param))
-        result = verify(spec, allow_imports=args.allow_import or (), **_weights_options(args))
+        result = verify(
+            spec, allow_imports=args.allow_import or (), train=args.train, **_weights_options(args)
+        )
     except KspecError as exc:
         return _failed(exc)
     for target in api.TARGETS:
@@ -330,8 +332,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         static += f" (not counted statically: {', '.join(result.static_unknown)})"
     print(f"static summary (summary --static): {static}")
     print(f"max output difference with shared weights: {result.max_difference:.3g}")
-    if result.roundtrip_difference is not None:
-        print(f"subclass save/load round trip: max difference {result.roundtrip_difference:.3g}")
+    for name, difference in result.roundtrip.items():
+        print(f"{name} save/load round trip: max difference {difference:.3g}")
+    if result.train is not None:
+        losses = result.train.losses
+        print(
+            f"training (train_on_batch, then fit): losses {_losses(losses['functional'])} "
+            f"and {_losses(losses['subclass'])}; weights afterwards differ by up to "
+            f"{result.train.weight_difference:.3g}"
+        )
     for problem in result.problems:
         print(f"{args.spec}: error: {problem}", file=sys.stderr)
     print(
@@ -339,6 +348,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         file=sys.stderr if not result.ok else sys.stdout,
     )
     return EXIT_OK if result.ok else EXIT_ERRORS
+
+
+def _losses(values: list[float]) -> str:
+    return "/".join(f"{v:.6g}" for v in values)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -713,11 +726,17 @@ def parser() -> argparse.ArgumentParser:
         "verify",
         help="build both targets and prove they agree",
         description="Build the functional and subclass models, compare parameter counts and "
-        "output shapes, outputs with shared weights, and the subclass model's save/load round "
-        "trip. Exit 1 on any difference.",
+        "output shapes, outputs with shared weights, and both models' save/load round trip. "
+        "Exit 1 on any difference.",
     )
     v.add_argument("spec", metavar="SPEC")
     with_weights(v, freeze=False)
+    v.add_argument(
+        "--train",
+        action="store_true",
+        help="also train both models alike (same weights, seeds, optimizer and batches: one "
+        "train_on_batch step, then a short fit) and compare their losses and weights",
+    )
     with_imports(v)
     with_params(v)
     v.set_defaults(func=cmd_verify)

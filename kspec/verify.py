@@ -2,7 +2,9 @@
 share. Builds both targets of a spec, compares parameter counts and output shapes, compares the
 static summary (``kspec summary --static``) with the functional model layer by layer, copies the
 functional model's weights into the subclass model, compares outputs on the same random input,
-and round-trips the subclass model through ``model.save`` / ``keras.models.load_model``.
+and round-trips both models through ``model.save`` / ``load_model`` (the generated module's
+own ``load_model`` for a deep functional model). With ``train=True`` it also trains both alike
+and compares losses and weights (:mod:`kspec.verify_train`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from kspec.api import build_model
-from kspec.compiler.runtime import copy_weights, deep_call, require_tensorflow
+from kspec.api import build_model, lower
+from kspec.compiler.runtime import copy_weights, load_saved, require_tensorflow
 from kspec.spec.ir import Spec
 from kspec.spec.walk import walk
 from kspec.summary import Summary, static_summary
+from kspec.verify_train import TrainAgreement, train_agreement
 
 TOLERANCE = 1e-5
 
@@ -29,7 +32,8 @@ class Verification:
     params: dict[str, int] = field(default_factory=dict)
     shapes: dict[str, list[tuple[int | None, ...]]] = field(default_factory=dict)
     max_difference: float = 0.0
-    roundtrip_difference: float | None = None
+    roundtrip: dict[str, float] = field(default_factory=dict)  # target -> save/load difference
+    train: TrainAgreement | None = None  # with train=True
     static_unknown: tuple[str, ...] = ()  # layers ``kspec summary --static`` cannot count
     static_problems: list[str] = field(default_factory=list)  # where it disagrees with Keras
     problems: list[str] = field(default_factory=list)
@@ -37,6 +41,11 @@ class Verification:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def roundtrip_difference(self) -> float | None:
+        """The larger of the two targets' save/load differences (None without a round trip)."""
+        return max(self.roundtrip.values()) if self.roundtrip else None
 
 
 def _flat(value: Any) -> list[Any]:
@@ -157,23 +166,18 @@ def max_difference(a: Any, b: Any) -> float:
     return max(diffs, default=0.0)
 
 
-def verify(
-    spec: Spec,
-    roundtrip: bool = True,
-    allow_imports: tuple[str, ...] | list[str] = (),
-    **build: Any,
-) -> Verification:
-    """Build both targets of ``spec`` and compare them (see the module docstring).
-    ``build``: more keywords of :func:`kspec.build_model` for the functional model, such as
-    ``weights`` (its weights are copied into the subclass model)."""
-    require_tensorflow()
-    import keras
+def roundtrip_outputs(lowered: Any, model: Any, x: Any) -> Any:
+    """``model`` saved to a ``.keras`` file and loaded back the way a user of its module would
+    (see :func:`kspec.compiler.runtime.load_saved`); its outputs on ``x``."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        model.save(path)
+        loaded = load_saved(lowered, path)
+    return loaded(x, training=False)
 
-    result = Verification()
-    functional = build_model(spec, "functional", allow_imports=allow_imports, **build)
-    freeze = build.get("freeze", ())
-    subclass = build_model(spec, "subclass", allow_imports=allow_imports, freeze=freeze)
-    models = {"functional": functional, "subclass": subclass}
+
+def _compare(result: Verification, spec: Spec, models: dict[str, Any], freeze: Any = ()) -> None:
+    """Parameter counts, output shapes and the static summary."""
     for target, model in models.items():
         result.params[target] = int(model.count_params())
         result.shapes[target] = output_shapes(spec, model)
@@ -188,13 +192,35 @@ def verify(
             f"subclass {result.shapes['subclass']}"
         )
     summary = static_summary(spec, freeze=freeze)
-    result.static_problems = static_disagreements(summary, functional)
+    result.static_problems = static_disagreements(summary, models["functional"])
     result.problems += [f"kspec summary --static disagrees: {p}" for p in result.static_problems]
     result.static_unknown = summary.unknown
+
+
+def verify(
+    spec: Spec,
+    roundtrip: bool = True,
+    allow_imports: tuple[str, ...] | list[str] = (),
+    train: bool = False,
+    **options: Any,
+) -> Verification:
+    """Build both targets of ``spec`` and compare them (see the module docstring).
+    ``options``: more keywords of :func:`kspec.build_model` for the functional model, such as
+    ``weights`` (its weights are copied into the subclass model) and ``freeze``."""
+    require_tensorflow()
+    result = Verification()
+    lowered = {t: lower(spec, t) for t in ("functional", "subclass")}
+    freeze = options.get("freeze", ())
+    models = {
+        "functional": build_model(spec, "functional", allow_imports=allow_imports, **options),
+        "subclass": build_model(spec, "subclass", allow_imports=allow_imports, freeze=freeze),
+    }
+    functional, subclass = models["functional"], models["subclass"]
+    _compare(result, spec, models, freeze)
     copy_weights(functional, subclass)
     x = sample_inputs(spec)
-    y_functional = functional(x, training=False)
-    y_subclass = subclass(x, training=False)
+    outputs = {t: m(x, training=False) for t, m in models.items()}
+    y_functional, y_subclass = outputs["functional"], outputs["subclass"]
     if type(y_functional) is not type(y_subclass) or (
         isinstance(y_functional, dict) and set(y_functional) != set(y_subclass)
     ):
@@ -207,15 +233,15 @@ def verify(
         result.problems.append(
             f"outputs differ by up to {result.max_difference:.3g} with the same weights"
         )
-    if roundtrip:
-        with tempfile.TemporaryDirectory() as folder:
-            path = os.path.join(folder, f"{spec.name}.keras")
-            deep_call(lambda: subclass.save(path))
-            loaded = deep_call(lambda: keras.models.load_model(path))
-        result.roundtrip_difference = max_difference(y_subclass, loaded(x, training=False))
-        if not result.roundtrip_difference <= TOLERANCE:
+    for target, model in models.items() if roundtrip else ():
+        result.roundtrip[target] = max_difference(
+            outputs[target], roundtrip_outputs(lowered[target], model, x)
+        )
+        if not result.roundtrip[target] <= TOLERANCE:
             result.problems.append(
-                "the saved and reloaded subclass model differs by "
-                f"{result.roundtrip_difference:.3g}"
+                f"the saved and reloaded {target} model differs by {result.roundtrip[target]:.3g}"
             )
+    if train:
+        result.train = train_agreement(spec, functional, subclass)
+        result.problems += result.train.problems
     return result

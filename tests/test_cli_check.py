@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from timing import HANG
 
 from kspec import cli
 from kspec.diagnostics import Diagnostic, Span, write_report
@@ -284,7 +285,7 @@ def test_check_never_imports_tensorflow() -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG,
         env=env,
     )
     assert proc.returncode == 0, proc.stderr
@@ -299,7 +300,7 @@ def test_check_of_bad_specs_never_imports_tensorflow() -> None:
         "print(status, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code, *paths], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code, *paths], cwd=ROOT, capture_output=True, text=True, timeout=HANG
     )
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert proc.stdout.split() == ["1", "False", "False"]
@@ -311,7 +312,7 @@ def test_python_dash_m(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG,
         env={**os.environ, "NO_COLOR": "1"},
     )
     assert proc.returncode == 0, proc.stderr

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from timing import within
 
 import kspec
 from kspec.spec import loader
@@ -16,7 +16,9 @@ from kspec.spec.loader import Limits, load_file, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
-FAST = 1.0  # seconds: a correctness bound for hostile input, not a benchmark
+# Hostile input is refused fast: within FAST reference workloads (tests/timing.py; the measured
+# ratios are in bench/bounds.md).
+FAST = 1
 
 
 def value(text: str) -> Any:
@@ -29,10 +31,9 @@ def codes(text: str | bytes, **kw: Any) -> list[str]:
     return [d.code for d in load_text(text, **kw)[1]]
 
 
-def timed(text: str | bytes, **kw: Any) -> tuple[Any, list[Any], float]:
-    start = time.perf_counter()
-    doc, diags = load_text(text, **kw)
-    return doc, diags, time.perf_counter() - start
+def fast_load(text: str | bytes, **kw: Any) -> tuple[Any, list[Any]]:
+    """``load_text``, within FAST times the reference workload."""
+    return within(lambda: load_text(text, **kw), FAST, f"load_text of {text[:20]!r}...")
 
 
 # -- YAML 1.2 core scalars --------------------------------------------------------------------
@@ -285,18 +286,16 @@ def test_utf16_file(tmp_path: Path) -> None:
     ],
 )
 def test_depth_limit_is_fast(text: str) -> None:
-    doc, diags, elapsed = timed(text)
+    doc, diags = fast_load(text)
     assert doc is None
     assert [d.code for d in diags] == ["KS002"]
-    assert elapsed < FAST, f"{elapsed:.2f}s"
 
 
 def test_depth_limit_also_with_the_pure_python_parser(monkeypatch) -> None:
     monkeypatch.setattr(loader, "_Parser", yaml.SafeLoader)
     for text in ("[" * 100_000, "{a: " * 5000, "- " * 100_000 + "x\n"):
-        _, diags, elapsed = timed(text)
+        _, diags = fast_load(text)
         assert [d.code for d in diags] == ["KS002"]
-        assert elapsed < FAST, f"{elapsed:.2f}s"
 
 
 def test_nesting_at_the_limit_loads() -> None:
@@ -324,9 +323,7 @@ def test_large_file_gives_ks003(tmp_path: Path) -> None:
     line = "# " + "x" * 97 + "\n"
     p.write_text("kspec: 1\n" + line * (5 * 1024 * 1024 // len(line) + 1), encoding="utf-8")
     assert p.stat().st_size > 5 * 1024 * 1024
-    start = time.perf_counter()
-    doc, diags = load_file(str(p))
-    assert time.perf_counter() - start < FAST
+    doc, diags = within(lambda: load_file(str(p)), FAST, "load_file of 5 MB")
     assert doc is None and [d.code for d in diags] == ["KS003"]
     assert [d.code for d in kspec.check(str(p))] == ["KS003"]
 
@@ -349,8 +346,7 @@ def billion_laughs(levels: int = 9) -> str:
 def test_billion_laughs_is_refused_fast() -> None:
     text = billion_laughs()
     assert len(text) < 500
-    doc, diags, elapsed = timed(text)
-    assert elapsed < FAST, f"{elapsed:.2f}s"
+    doc, diags = fast_load(text)
     assert diags and {d.code for d in diags} == {"KS006"}
     # aliases are never expanded
     assert doc is None or all(v is None for v in doc.data["i"])
@@ -359,9 +355,7 @@ def test_billion_laughs_is_refused_fast() -> None:
 def test_billion_laughs_check_is_fast(tmp_path: Path) -> None:
     p = tmp_path / "lol.yaml"
     p.write_text("kspec: 1\nname: lol\n" + billion_laughs(), encoding="utf-8")
-    start = time.perf_counter()
-    diags = kspec.check(str(p))
-    assert time.perf_counter() - start < FAST
+    diags = within(lambda: kspec.check(str(p)), FAST, "kspec.check of a billion laughs")
     assert {d.code for d in diags} == {"KS006"}
 
 
@@ -452,9 +446,7 @@ def test_too_many_problems_are_counted_not_listed() -> None:
     base = "kspec: 1\nname: demo\ninputs:\n  x: {shape: [8]}\nlayers:\n"
     base += "  - {name: d, type: Dense, units: 4}\noutputs: d\nblocks:\n"
     text = base + "".join(f"  k{i}: 1\n" for i in range(30_000))
-    start = time.perf_counter()
-    diags = kspec.check_text(text)
-    assert time.perf_counter() - start < 5
+    diags = within(lambda: kspec.check_text(text), 100, "kspec.check_text of 30,000 keys")
     assert len(diags) == 501
     assert [d.line for d in diags[:3]] == [9, 10, 11]
     assert diags[-1].code == "KS010"

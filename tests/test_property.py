@@ -5,7 +5,12 @@
   (the spec's names, so weights match by name) and, with the functional model's weights copied
   into the subclass model, the outputs on the same data;
 * ``kspec summary --static`` counts every layer's weights and agrees with the functional model
-  row by row (type, output shapes, trainable and non-trainable weights) and in total.
+  row by row (type, output shapes, trainable and non-trainable weights) and in total;
+* kspec's account of the order a Functional model runs its layers in (kspec/compiler/order.py,
+  which the subclass target follows when a layer is shared) is Keras' own order;
+* (fewer examples: each trains two models) both targets train alike: the same losses and
+  weights after a ``train_on_batch`` step and a short ``fit`` (kspec/verify_train.py), and both
+  save to ``.keras`` and load back with the same outputs.
 
 The number of examples comes from the Hypothesis profile (tests/conftest.py; HYPOTHESIS_PROFILE).
 """
@@ -19,7 +24,7 @@ import pytest
 
 pytest.importorskip("hypothesis")
 
-from hypothesis import given
+from hypothesis import given, settings
 
 import kspec
 from kspec.spec.ir import BlockNode, OpNode, ShareNode, node_instances
@@ -97,11 +102,44 @@ def _assert_same_shapes(keras: Any, a: Any, b: Any) -> None:
     assert shapes_a == shapes_b
 
 
+def _keras_run_order(keras: Any, model: Any) -> list[str]:
+    """The layers a Functional model calls, in the order it calls them (its ops left out: Keras
+    names them itself)."""
+    return [
+        node.operation.name
+        for depth in sorted(model._nodes_by_depth, reverse=True)
+        for node in model._nodes_by_depth[depth]
+        if not node.is_input and isinstance(node.operation, keras.layers.Layer)
+    ]
+
+
+def _kspec_run_order(spec: kspec.Spec) -> list[str]:
+    from kspec.compiler.order import run_order
+
+    graph = spec.graph
+    repeats = dict(zip([n.name for n in graph.nodes], _repeats(spec), strict=True))
+    owner = {n.name: n.target if isinstance(n, ShareNode) else n.name for n in graph.nodes}
+    ops = {n.name for n in graph.nodes if isinstance(n, OpNode)}
+    return [
+        owner[name] if k == 0 else f"{name}_{k}"
+        for name, k in run_order(graph, repeats)
+        if name not in ops
+    ]
+
+
+def _repeats(spec: kspec.Spec) -> list[int]:
+    return [
+        len(node_instances(n, spec.params)) if isinstance(n, BlockNode) else 1
+        for n in spec.graph.nodes
+    ]
+
+
 @pytest.mark.tf
 @given(text=specs())
 def test_targets_agree(keras: Any, text: str) -> None:
     import numpy as np
 
+    from kspec.compiler.helpers import may_mask
     from kspec.compiler.runtime import copy_weights
     from kspec.summary import static_summary
     from kspec.verify import static_disagreements
@@ -123,6 +161,9 @@ def test_targets_agree(keras: Any, text: str) -> None:
         symbolic = _symbolic(keras, functional)
         _assert_same_shapes(keras, functional(symbolic), subclass(symbolic))
 
+        if not may_mask(spec):  # Keras adds its mask computations to a masked model's graph
+            assert _kspec_run_order(spec) == _keras_run_order(keras, functional)
+
         copied = copy_weights(functional, subclass)
         assert copied == len(functional.weights) == len(subclass.weights)
 
@@ -134,5 +175,33 @@ def test_targets_agree(keras: Any, text: str) -> None:
             keras.tree.flatten(got_functional), keras.tree.flatten(got_subclass), strict=True
         ):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+    finally:
+        keras.backend.clear_session()
+
+
+@pytest.mark.tf
+@settings(max_examples=max(settings().max_examples // 5, 5))
+@given(text=specs())
+def test_targets_train_alike_and_round_trip(keras: Any, text: str) -> None:
+    import numpy as np
+
+    from kspec.compiler.runtime import copy_weights
+    from kspec.verify import roundtrip_outputs, sample_inputs
+    from kspec.verify_train import TRAIN_TOLERANCE, train_agreement
+
+    spec = kspec.loads(text)
+    try:
+        lowered = {t: kspec.lower(spec, t) for t in ("functional", "subclass")}
+        models = {t: kspec.build_model(spec, target=t) for t in lowered}
+        copy_weights(models["functional"], models["subclass"])
+        x = sample_inputs(spec, seed=zlib.crc32(text.encode()))
+        for target, model in models.items():
+            before = model(x, training=False)
+            after = roundtrip_outputs(lowered[target], model, x)
+            for a, b in zip(keras.tree.flatten(before), keras.tree.flatten(after), strict=True):
+                np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        result = train_agreement(spec, models["functional"], models["subclass"])
+        assert result.ok, result.problems
+        assert result.loss_difference <= TRAIN_TOLERANCE
     finally:
         keras.backend.clear_session()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from timing import HANG
 
 import kspec
 import kspec.cli
@@ -208,7 +209,7 @@ def test_static_summary_never_imports_tensorflow() -> None:
         "]); print(s, 'tensorflow' in sys.modules, 'keras' in sys.modules, file=sys.stderr)"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=HANG
     )
     assert proc.stderr.strip() == "0 False False"
     assert proc.stdout == (GOLDEN / "blocks.txt").read_text(encoding="utf-8")

@@ -9,12 +9,13 @@ subclass target's block layer, and both targets have the same weights in the sam
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from kspec.compiler import lower
+from kspec.compiler import helpers, lower
 from kspec.compiler.naming import Namespace
-from kspec.compiler.source import layer_call, literal, py_str
+from kspec.compiler.source import keras, layer_call, literal, py_str
 from kspec.spec.ir import Block, BlockNode, Graph, LayerNode, OpNode, ShareNode, Spec
 from kspec.spec.ir import owner as ir_owner
 
@@ -26,7 +27,10 @@ def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lo
     funcs = {
         b.name: m.names.fresh(b.name if b.name != "name" else "name_block") for b in spec.blocks
     }
-    m.start("functional", overrides)
+    deep = helpers.is_deep(spec)
+    m.start("functional", overrides, ("contextlib", "sys") if deep else ())
+    if deep:
+        helpers.write_deep_recursion(m.w)
     for block in spec.blocks:
         m.w.blank(2)
         _block_function(m, block, funcs)
@@ -37,16 +41,25 @@ def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lo
     w.line(f"def build_model({signature}):")
     with w.indent():
         w.line(lower.docstring(spec.description or f"Build the model {spec.name!r}."))
-        local = lower.locals_for(spec.graph, ns)
-        for inp in spec.graph.inputs:
-            w.line(f"{local[inp.name]} = {lower.keras_input(inp, args)}")
-        _body(m, spec.graph, local, args, ns, funcs)
-        inputs = _inputs(spec.graph, local)
-        outputs = lower.outputs_source(spec.graph, local)
-        w.line(
-            f"return tf.keras.Model(inputs={inputs}, outputs={outputs}, name={py_str(spec.name)})"
-        )
+        if deep:
+            w.line("with deep_recursion():")
+        with w.indent() if deep else contextlib.nullcontext():
+            _build_body(m, spec, ns, args, funcs)
     return m.finish("functional", None, args)
+
+
+def _build_body(
+    m: lower.Module, spec: Spec, ns: Namespace, args: dict[str, str], funcs: dict[str, str]
+) -> None:
+    """The body of ``build_model``: inputs, one line per node, the model."""
+    w = m.w
+    local = lower.locals_for(spec.graph, ns)
+    for inp in spec.graph.inputs:
+        w.line(f"{local[inp.name]} = {lower.keras_input(inp, args)}")
+    _body(m, spec.graph, local, args, ns, funcs)
+    inputs = _inputs(spec.graph, local)
+    outputs = lower.outputs_source(spec.graph, local)
+    w.line(f"return {keras('Model')}(inputs={inputs}, outputs={outputs}, name={py_str(spec.name)})")
 
 
 def _inputs(graph: Graph, local: dict[str, str]) -> str:
@@ -74,14 +87,14 @@ def _block_function(m: lower.Module, block: Block, funcs: dict[str, str]) -> Non
         for k, inp in enumerate(graph.inputs):
             t = tensors if single else f"{tensors}[{k}]"
             w.line(
-                f"{local[inp.name]} = tf.keras.Input(batch_shape={t}.shape, dtype={t}.dtype, "
+                f"{local[inp.name]} = {keras('Input')}(batch_shape={t}.shape, dtype={t}.dtype, "
                 f"name={py_str(inp.name)})"
             )
         _body(m, graph, local, args, ns, funcs)
         outputs = lower.outputs_source(graph, local)
         model = ns.fresh("model")
         w.line(
-            f"{model} = tf.keras.Model(inputs={_inputs(graph, local)}, outputs={outputs}, "
+            f"{model} = {keras('Model')}(inputs={_inputs(graph, local)}, outputs={outputs}, "
             f"name={name_arg})"
         )
         if trainable:

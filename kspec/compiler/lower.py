@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kspec.compiler.naming import Namespace
-from kspec.compiler.source import OPS_MODULE, Writer, check_source, literal, py_str
+from kspec.compiler.source import (
+    KERAS_IMPORT,
+    OPS_MODULE,
+    Writer,
+    check_source,
+    keras,
+    literal,
+    py_str,
+)
 from kspec.layers import LAYERS, OPS
 from kspec.spec.ir import BlockNode, Dict, Graph, Input, LayerNode, Node, OpNode, Ref, Spec
 
@@ -123,6 +131,35 @@ def op_call(node: OpNode, local: Mapping[str, str], rename: Mapping[str, str]) -
     return f"{OPS_MODULE}.{node.op}({', '.join(out)})"
 
 
+# Layers that clear the Keras masks of the tensors they are given (see helpers.keep_masks), and
+# the call arguments those tensors come in, in positional order.
+MASK_CLEARING = {"MultiHeadAttention": ("query", "value", "key")}
+
+
+def mask_keeping_arguments(
+    node: Node, local: Mapping[str, str], rename: Mapping[str, str], layer_type: str, keep: str
+) -> str:
+    """A mask-clearing layer's call arguments with its tensors passed through ``keep``:
+    ``*keep_masks(query, value), use_causal_mask=True``."""
+    positional = MASK_CLEARING[layer_type]
+    ni = node.inputs
+    tensors: list[str] = []
+    keywords: list[str] = []
+    if ni.form == "mapping":
+        by_key = dict(ni.refs)
+        for key in positional:
+            if key in by_key:
+                tensors.append(ref_source(by_key[key], local))
+        for key, value in ni.refs:
+            if key not in positional:
+                keywords.append(f"{key}={ref_source(value, local)}")
+    else:
+        tensors = [ref_source(r, local) for r in ni.refs]
+    args = [f"*{keep}({', '.join(tensors)})", *keywords]
+    args += [f"{k}={literal(v, rename)}" for k, v in node.call]
+    return ", ".join(args)
+
+
 def block_inputs(node: Node, block_inputs: tuple[Input, ...], local: Mapping[str, str]) -> str:
     """A block instance's input: one tensor, or a list in the block's input order."""
     ni = node.inputs
@@ -198,13 +235,20 @@ class Module:
         """A block instance's input: one tensor, or a list in the block's input order."""
         return block_inputs(node, self.blocks[node.block].graph.inputs, local)
 
-    def start(self, target: str, overrides: Mapping[str, Any] | None) -> None:
+    def start(
+        self, target: str, overrides: Mapping[str, Any] | None, stdlib: tuple[str, ...] = ()
+    ) -> None:
+        """The docstring and the imports: ``stdlib`` modules first, in their own section."""
         for line in header(self.spec, target, overrides):
             self.w.line(line)
         self.w.line()
+        for module in sorted(stdlib):
+            self.w.line(f"import {module}")
+        if stdlib:
+            self.w.line()
         # tensorflow, and the modules of custom layers (kspec never imports those itself),
         # in the order ruff's isort rules want
-        imports = ["tensorflow as tf", *self.spec.imports]
+        imports = [KERAS_IMPORT, *self.spec.imports]
         for module in sorted(imports, key=lambda m: (m.lower(), m)):
             self.w.line(f"import {module}")
 
@@ -239,7 +283,7 @@ def compile_value(value: Any, kind: str | None) -> str:
     if isinstance(value, Dict) and kind is not None:
         if value.get("type") is not None:
             args = ", ".join(f"{k}={literal(v)}" for k, v in value.items if k != "type")
-            return f"tf.keras.{kind}.{value.get('type')}({args})"
+            return f"{keras(kind)}.{value.get('type')}({args})"
         items = ", ".join(f"{py_str(k)}: {compile_value(v, kind)}" for k, v in value.items)
         return "{" + items + "}"
     if isinstance(value, tuple) and kind is not None:
@@ -285,4 +329,4 @@ def keras_input(inp: Input, rename: Mapping[str, str]) -> str:
     if inp.ragged:
         args.append("ragged=True")
     args.append(f"name={py_str(inp.name)}")
-    return f"tf.keras.Input({', '.join(args)})"
+    return f"{keras('Input')}({', '.join(args)})"

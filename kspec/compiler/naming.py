@@ -122,7 +122,11 @@ MODEL_ATTRIBUTES = frozenset(
 )
 
 # Names every generated module defines or uses at module level.
-MODULE_NAMES = frozenset({"tf", "build_model", "compile_model", "INPUTS", "annotations"})
+MODULE_NAMES = frozenset(
+    {"tf", "build_model", "compile_model", "INPUTS", "annotations"}
+    # what deep or masked models' modules add (kspec/compiler/helpers.py)
+    | {"sys", "contextlib", "load_model", "deep_recursion", "RECURSION_LIMIT", "keep_masks"}
+)
 # Names generated functions use as locals or arguments.
 LOCAL_NAMES = frozenset({"self", "inputs", "kwargs", "params", "model", "config", "cls"})
 _UNSAFE = (

@@ -1,9 +1,11 @@
 """Running generated source: the only module that imports TensorFlow.
 
 ``build`` executes exactly the source ``kspec compile`` would write (so what the tests check is
-what users get), in a fresh module object, on a thread with a large stack and a raised recursion
-limit: Keras' Functional constructor (and its save/load) recurse once per layer and fail near
-1,000 layers at Python's default limit.
+what users get), in a fresh module object, in the caller's thread: Keras keeps settings such as
+the dtype policy per thread. A deep model needs no help from here: Keras' Functional constructor
+recurses once per layer, and the generated functional module raises the recursion limit itself
+while it builds (``deep_recursion``, kspec/compiler/helpers.py). ``deep_call`` is for loading
+models kspec did not generate (``kspec import``).
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ def build(
     try:
         with warnings.catch_warnings():  # Keras' advice on hand-written layers is noise here
             warnings.simplefilter("ignore", UserWarning)
-            model = deep_call(module.build_model)
+            model = module.build_model()
             if prepare is not None:
                 prepare(model)
             return module.compile_model(model) if compiled else model
@@ -163,6 +165,19 @@ def build(
         raise
     except Exception as exc:  # Keras' own validation: shapes, dtypes, argument values
         raise KspecError([_keras_error(exc, spec)]) from exc
+
+
+def load_saved(lowered: Lowered, path: str) -> Any:
+    """Load a ``.keras`` file saved from a model of ``lowered`` as a user of the generated
+    module would: with the module's own ``load_model`` when it has one (a deep functional
+    model), else ``keras.models.load_model`` (the module has registered its classes)."""
+    module = load_module(lowered)
+    load = getattr(module, "load_model", None)
+    if load is None:
+        import keras
+
+        load = keras.models.load_model
+    return load(path)
 
 
 def _keras_error(exc: Exception, spec: Spec | None) -> Diagnostic:
@@ -207,14 +222,29 @@ def _children(layer: Any) -> list[Any]:
 
 
 def _is_block(layer: Any) -> bool:
-    """A kspec block: a nested functional model, or a generated Layer subclass."""
+    """A kspec block: a nested functional model, or a generated Layer subclass (registered in
+    the package ``kspec.<spec name>``). A custom layer is not one: its own sublayers may have
+    names Keras made up, which differ between two models, so its weights are taken whole, in
+    its tracking order, like a built-in layer's."""
+    import keras
+
     cls = type(layer)
-    return cls.__name__ == "Functional" or not cls.__module__.startswith("keras")
+    if cls.__name__ == "Functional":
+        return True
+    return str(keras.saving.get_registered_name(cls)).startswith("kspec.")
 
 
-def layer_map(model: Any) -> dict[tuple[str, ...], Any]:
-    """The layers that have weights, keyed by the path of spec names to them (blocks are walked
-    into), so that two models can be matched layer by layer."""
+def _states(layer: Any) -> list[Any]:
+    """A layer's variables that are not weights: the states of its random seed generators
+    (Dropout's, MultiHeadAttention's), which decide the random draws in training."""
+    weights = {id(w) for w in layer.weights}
+    return [v for v in layer.variables if id(v) not in weights]
+
+
+def layer_map(model: Any, states: bool = False) -> dict[tuple[str, ...], Any]:
+    """The layers that have weights (with ``states``, or seed generator states), keyed by the
+    path of spec names to them (blocks are walked into), so that two models can be matched
+    layer by layer."""
     out: dict[tuple[str, ...], Any] = {}
     stack: list[tuple[tuple[str, ...], Any]] = [((), model)]
     while stack:
@@ -223,20 +253,25 @@ def layer_map(model: Any) -> dict[tuple[str, ...], Any]:
             key = (*prefix, child.name)
             if _is_block(child):
                 stack.append((key, child))
-            elif child.weights:
+            elif child.weights or (states and _states(child)):
                 out[key] = child
     return out
 
 
-def weight_map(model: Any) -> dict[tuple[str, ...], list[Any]]:
-    """Weights keyed by the path of spec names to their layer (see ``layer_map``)."""
-    return {key: list(layer.weights) for key, layer in layer_map(model).items()}
+def weight_map(model: Any, states: bool = False) -> dict[tuple[str, ...], list[Any]]:
+    """Weights keyed by the path of spec names to their layer (see ``layer_map``); with
+    ``states``, each layer's seed generator states too (after its weights)."""
+    return {
+        key: list(layer.weights) + (_states(layer) if states else [])
+        for key, layer in layer_map(model, states).items()
+    }
 
 
-def copy_weights(src: Any, dst: Any) -> int:
-    """Copy every weight of ``src`` into the same-named layer of ``dst``; returns how many
+def copy_weights(src: Any, dst: Any, states: bool = False) -> int:
+    """Copy every weight of ``src`` into the same-named layer of ``dst`` (with ``states``, the
+    seed generator states too, so that both draw the same dropout masks); returns how many
     variables were copied. Raises ValueError if the two models' layers do not correspond."""
-    a, b = weight_map(src), weight_map(dst)
+    a, b = weight_map(src, states), weight_map(dst, states)
     if set(a) != set(b):
         missing = sorted("/".join(k) for k in set(a) ^ set(b))
         raise ValueError(f"the models' layers differ: {', '.join(missing[:10])}")

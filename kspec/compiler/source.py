@@ -20,8 +20,17 @@ from kspec.spec.expressions import Expr, to_source
 from kspec.spec.ir import Dict, LayerSpec
 
 LINE = 88
-LAYERS_MODULE = "tf.keras.layers"
-OPS_MODULE = "tf.keras.ops"
+# The one place that names the Keras API in generated code: the import that binds it, and the
+# prefix of every Keras name (``tf.keras.layers.Dense``, ``tf.keras.Model``...).
+KERAS_IMPORT = "tensorflow as tf"
+KERAS = "tf.keras"
+LAYERS_MODULE = f"{KERAS}.layers"
+OPS_MODULE = f"{KERAS}.ops"
+
+
+def keras(name: str) -> str:
+    """The source of a Keras name: ``keras("Model")`` -> ``tf.keras.Model``."""
+    return f"{KERAS}.{name}"
 
 
 def py_str(text: str) -> str:
@@ -63,7 +72,7 @@ def argument(name: str, value: Any, rename: Mapping[str, str] | None = None) -> 
     family = object_family(name)
     if family is not None and isinstance(value, Dict) and _is_registry_call(family, value):
         args = ", ".join(f"{k}={literal(v, rename)}" for k, v in value.items if k != "type")
-        return f"tf.keras.{family}.{value.get('type')}({args})"
+        return f"{keras(family)}.{value.get('type')}({args})"
     return literal(value, rename)
 
 

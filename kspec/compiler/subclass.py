@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kspec.compiler import lower
+from kspec.compiler import helpers, lower, order
 from kspec.compiler.naming import Namespace
-from kspec.compiler.source import Writer, layer_call, literal, py_str
+from kspec.compiler.source import Writer, keras, layer_call, literal, py_str
 from kspec.spec.ir import BlockNode, Graph, LayerNode, Node, OpNode, ShareNode, Spec
 from kspec.spec.ir import owner as ir_owner
 from kspec.spec.names import pascal_case
@@ -25,25 +25,36 @@ def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lo
     m = lower.Module(spec)
     block_classes = {b.name: m.names.fresh(pascal_case(b.name)) for b in spec.blocks}
     class_name = m.names.fresh(spec.class_name)
-    gen = _Generator(m, block_classes, py_str(f"kspec.{spec.name}"))
+    keep = helpers.may_mask(spec) and _clears_masks(spec)
+    gen = _Generator(m, block_classes, py_str(f"kspec.{spec.name}"), keep)
     m.start("subclass", overrides)
+    if keep:
+        helpers.write_keep_masks(m.w)
     for block in spec.blocks:
         m.w.blank(2)
         doc = block.description or f"The block {block.name!r} of the spec."
-        gen.klass(block_classes[block.name], "tf.keras.layers.Layer", block.graph, doc, None)
+        gen.klass(block_classes[block.name], keras("layers.Layer"), block.graph, doc, None)
     m.w.blank(2)
     doc = spec.description or f"The model {spec.name!r}."
-    args, attrs = gen.klass(class_name, "tf.keras.Model", spec.graph, doc, spec.name)
+    args, attrs = gen.klass(class_name, keras("Model"), spec.graph, doc, spec.name)
     m.w.blank(2)
     _build_model(m.w, spec, class_name, attrs)
     return m.finish("subclass", class_name, args)
 
 
+def _clears_masks(spec: Spec) -> bool:
+    graphs = (spec.graph, *(b.graph for b in spec.blocks))
+    return any(t in lower.MASK_CLEARING for g in graphs for t in lower.layer_types(g).values())
+
+
 class _Generator:
-    def __init__(self, m: lower.Module, block_classes: dict[str, str], package: str):
+    def __init__(
+        self, m: lower.Module, block_classes: dict[str, str], package: str, keep_masks: bool
+    ):
         self.m, self.w = m, m.w
         self.block_classes = block_classes
         self.package = package
+        self.keep_masks = keep_masks
 
     def klass(
         self, name: str, base: str, graph: Graph, doc: str, keras_name: str | None
@@ -57,7 +68,7 @@ class _Generator:
         layer_attr = {
             n.name: attrs.fresh(n.name) for n in graph.nodes if isinstance(n, LayerNode | BlockNode)
         }
-        w.line(f"@tf.keras.utils.register_keras_serializable(package={self.package})")
+        w.line(f"@{keras('utils.register_keras_serializable')}(package={self.package})")
         w.line(f"class {name}({base}):")
         with w.indent():
             w.line(lower.docstring(doc))
@@ -73,7 +84,8 @@ class _Generator:
                 for node in graph.nodes:
                     self._create(node, layer_attr, args, init_ns)
             w.line()
-            self._call(graph, layer_attr, {p: f"self.{a}" for p, a in param_attr.items()})
+            rename = {p: f"self.{a}" for p, a in param_attr.items()}
+            self._call(graph, layer_attr, rename, model=keras_name is not None)
             w.line()
             w.line("def get_config(self):")
             with w.indent():
@@ -111,11 +123,17 @@ class _Generator:
                 with w.indent():
                     w.line(f"{instance}.trainable = {node.trainable}")
 
-    def _call(self, graph: Graph, layer_attr: dict[str, str], rename: dict[str, str]) -> None:
+    def _call(
+        self, graph: Graph, layer_attr: dict[str, str], rename: dict[str, str], model: bool
+    ) -> None:
         w = self.w
         ns = self.m.function_names(params=False)
+        if model:
+            ns.reserve("training")
         local = lower.locals_for(graph, ns)
-        w.line("def call(self, inputs):")
+        # Keras' fit() calls a model in training mode only if its call() takes `training`; from
+        # there Keras hands it on to every layer called inside, blocks' layers included.
+        w.line("def call(self, inputs, training=None):" if model else "def call(self, inputs):")
         with w.indent():
             names = [local[i.name] for i in graph.inputs]
             if len(names) == 1:
@@ -129,28 +147,52 @@ class _Generator:
                 with w.indent():
                     w.line(f"{', '.join(names)} = inputs")
             types = lower.layer_types(graph)
-            for node in graph.nodes:
-                out = local[node.name]
-                if isinstance(node, BlockNode):
-                    arg = self.m.block_inputs(node, local)
-                    attr = layer_attr[node.name]
-                    if node.repeat is None:
-                        w.line(f"{out} = self.{attr}({arg})")
-                        continue
-                    inst = ns.fresh("instance")
-                    w.line(f"{out} = {arg}")
-                    w.line(f"for {inst} in self.{attr}:")
-                    with w.indent():
-                        w.line(f"{out} = {inst}({out})")
-                    continue
-                if isinstance(node, OpNode):
-                    w.line(f"{out} = {lower.op_call(node, local, rename)}")
-                    continue
-                assert isinstance(node, LayerNode | ShareNode)
-                owner = ir_owner(node)
-                args = lower.call_arguments(node, local, rename, types.get(owner))
-                w.line(f"{out} = self.{layer_attr[owner]}({args})")
+            nodes = order.node_order(graph, dict(graph.params))
+            if nodes != list(graph.nodes):
+                w.line("# in the order a Functional model runs them, so that a shared layer")
+                w.line("# updates its state (moving statistics, random seeds) in the same order")
+            for node in nodes:
+                self._node_call(node, local, layer_attr, rename, types, ns)
             w.line(f"return {lower.outputs_source(graph, local)}")
+
+    def _node_call(
+        self,
+        node: Node,
+        local: dict[str, str],
+        layer_attr: dict[str, str],
+        rename: dict[str, str],
+        types: dict[str, str],
+        ns: Namespace,
+    ) -> None:
+        """The ``call`` line(s) of one node: a layer call, or a block instance (a loop over
+        the instances of a repeated block)."""
+        w = self.w
+        out = local[node.name]
+        if isinstance(node, BlockNode):
+            arg = self.m.block_inputs(node, local)
+            attr = layer_attr[node.name]
+            if node.repeat is None:
+                w.line(f"{out} = self.{attr}({arg})")
+                return
+            inst = ns.fresh("instance")
+            w.line(f"{out} = {arg}")
+            w.line(f"for {inst} in self.{attr}:")
+            with w.indent():
+                w.line(f"{out} = {inst}({out})")
+            return
+        if isinstance(node, OpNode):
+            w.line(f"{out} = {lower.op_call(node, local, rename)}")
+            return
+        assert isinstance(node, LayerNode | ShareNode)
+        owner = ir_owner(node)
+        layer_type = types.get(owner)
+        if self.keep_masks and layer_type in lower.MASK_CLEARING:
+            assert layer_type is not None
+            keep = helpers.KEEP_MASKS
+            args = lower.mask_keeping_arguments(node, local, rename, layer_type, keep)
+        else:
+            args = lower.call_arguments(node, local, rename, layer_type)
+        w.line(f"{out} = self.{layer_attr[owner]}({args})")
 
 
 def _name(node: Node) -> str:

@@ -51,6 +51,8 @@ class _Ctx:
         self.block_names: set[str] = set()  # defined or being drawn
         self.max_blocks = max_blocks
         self.max_depth = max_depth
+        self.masked = False  # an Embedding with mask_zero was drawn (then no Softmax)
+        self.softmax = False  # a Softmax was drawn (then no mask_zero)
 
 
 class GraphBase:

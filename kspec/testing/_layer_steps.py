@@ -108,8 +108,11 @@ class LayerSteps(GraphBase):
             ["Activation", "ReLU", "Dropout", "LayerNormalization", "BatchNormalization",
              "LeakyReLU", "ELU", "Softmax", "Rescaling", "PReLU"]
         )  # fmt: skip
-        if (t == "PReLU" and not x.tt.known) or (t == "Softmax" and x.tt.last == 1):
+        if (t == "PReLU" and not x.tt.known) or (
+            t == "Softmax" and (x.tt.last == 1 or self.ctx.masked)
+        ):
             t = "ReLU"
+        self.ctx.softmax |= t == "Softmax"
         args: dict[str, Any] = {}
         call: dict[str, Any] | None = None
         if t == "Activation":
@@ -308,7 +311,8 @@ class LayerSteps(GraphBase):
             "input_dim": self.value("size", [8, 10, 16])[0] if self.chance(3) else 10,
             "output_dim": self.size(self.last_dims())[0],
         }
-        if _MASK_ZERO and self.chance(6):
+        if _MASK_ZERO and not self.ctx.softmax and self.chance(6):
             args["mask_zero"] = True
+            self.ctx.masked = True
         self.layer("Embedding", "embed", args, [x])
         return True

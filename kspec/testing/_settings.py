@@ -39,10 +39,10 @@ _OUTPUTS_LIST_OF_ONE = True
 _SHARE_LIST_OF_ONE = True
 _BLOCK_NAMED_NAME = True
 _BLOCK_OUTPUTS_LIST_OF_ONE = True
-# - Embedding `mask_zero: true`: the subclass model loses the mask in some graphs (a masked
-#   embedding used by MultiHeadAttention and by a pooling layer) and the targets disagree;
-#   Keras' Softmax layer also fails on a masked 3-D input in both targets.
-_MASK_ZERO = False
+# Embedding `mask_zero: true` (the subclass target keeps the masks MultiHeadAttention clears).
+# Keras' Softmax layer fails on a masked 3-D input in both targets, so a spec draws either
+# masks or Softmax layers, never both.
+_MASK_ZERO = True
 
 FLOAT = "float32"
 INT = "int32"

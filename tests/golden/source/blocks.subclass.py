@@ -87,7 +87,7 @@ class BlockTower(tf.keras.Model):
         self.joined = tf.keras.layers.Concatenate(name="joined")
         self.out = tf.keras.layers.Dense(units=1, name="out")
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         if isinstance(inputs, dict):
             a, b = inputs["a"], inputs["b"]
         else:

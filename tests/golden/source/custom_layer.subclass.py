@@ -19,7 +19,7 @@ class GatedMlp(tf.keras.Model):
         self.gate = kspec_test_layers.Gated(units=8, name="gate")
         self.out = tf.keras.layers.Dense(units=2, name="out")
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         x = inputs
         hidden = self.hidden(x)
         gate = self.gate(hidden)

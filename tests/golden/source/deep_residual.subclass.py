@@ -44,7 +44,7 @@ class DeepResidual(tf.keras.Model):
         ]
         self.head = tf.keras.layers.Dense(units=1, name="head")
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         x = inputs
         stem = self.stem(x)
         body = stem

@@ -79,7 +79,7 @@ class Class(tf.keras.Model):
         self.self_2 = tf.keras.layers.Dense(units=2, name="self")
         self.model_ = tf.keras.layers.Add(name="model")
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         if isinstance(inputs, dict):
             inputs_, tf_ = inputs["inputs"], inputs["tf"]
         else:

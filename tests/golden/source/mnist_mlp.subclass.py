@@ -27,7 +27,7 @@ class MnistMlp(tf.keras.Model):
             units=num_classes, activation="softmax", name="probs"
         )
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         image = inputs
         flatten = self.flatten(image)
         hidden1 = self.hidden1(flatten)

@@ -21,7 +21,7 @@ class FunctionalModel(tf.keras.Model):
             units=10, activation="softmax", name="OutputLayer"
         )
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         InputLayer = inputs
         Flatten = self.Flatten(InputLayer)
         Dense1 = self.Dense1(Flatten)

@@ -88,7 +88,7 @@ class MobilenetV3Block(tf.keras.Model):
             units=classes, activation="softmax", name="head"
         )
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         image = inputs
         stem = self.stem(image)
         stem_bn = self.stem_bn(stem)

@@ -32,7 +32,7 @@ class TicketRouter(tf.keras.Model):
             units=departments, activation="softmax", name="department"
         )
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         if isinstance(inputs, dict):
             title, meta = inputs["title"], inputs["meta"]
         else:

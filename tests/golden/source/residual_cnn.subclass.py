@@ -97,7 +97,7 @@ class ResidualCnn(tf.keras.Model):
         self.dropout = tf.keras.layers.Dropout(rate=0.2, name="dropout")
         self.logits = tf.keras.layers.Dense(units=num_classes, name="logits")
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         image = inputs
         stem = self.stem(image)
         stage1 = stem

@@ -27,7 +27,7 @@ class Seq2seq(tf.keras.Model):
             layer=tf.keras.layers.Dense(units=8), name="head"
         )
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         if isinstance(inputs, dict):
             source, target = inputs["source"], inputs["target"]
         else:

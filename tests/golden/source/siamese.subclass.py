@@ -22,13 +22,15 @@ class Siamese(tf.keras.Model):
         self.diff = tf.keras.layers.Subtract(name="diff")
         self.score = tf.keras.layers.Dense(units=1, activation="sigmoid", name="score")
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         if isinstance(inputs, dict):
             left, right = inputs["left"], inputs["right"]
         else:
             left, right = inputs
-        encoder = self.encoder(left)
+        # in the order a Functional model runs them, so that a shared layer
+        # updates its state (moving statistics, random seeds) in the same order
         encoder_right = self.encoder(right)
+        encoder = self.encoder(left)
         code = self.code_(encoder)
         code_right = self.code_(encoder_right)
         diff = self.diff([code, code_right])
