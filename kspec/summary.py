@@ -54,7 +54,10 @@ def static_summary(spec: Spec, found: Walk | None = None, freeze: Iterable[str] 
     honoured)."""
     found = found or spec.walk or walk(spec)
     paths = SpecPaths(spec, freeze)
-    built: dict[NodePath, LayerCall] = {c.path: c for c in found.calls if c.first}
+    # keyed by the layer's own node (a share written above its target may build it)
+    built: dict[NodePath, LayerCall] = {
+        (*c.path[:-1], c.owner.name): c for c in found.calls if c.first
+    }
     table = found.shapes
     shares: dict[str, list[Ref]] = {}
     for node in spec.graph.nodes:

@@ -48,7 +48,7 @@ import kspec
 from kspec import cli
 from kspec.codes import CODES
 from kspec.diagnostics import Diagnostic, KspecError
-from kspec.layers import LAYERS
+from kspec.layers import LAYERS, OPS
 from kspec.spec import loader, scalars
 from kspec.spec.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_text
 
@@ -765,6 +765,8 @@ def golden_allowlist() -> Allowlist:
     allow.callees |= set(FUNCTIONS)
     # compile: entries become Keras classes (kspec.compiler.lower.compile_value)
     allow.callees |= {f"tf.keras.{kind}.<class>" for kind in ("optimizers", "losses", "metrics")}
+    # op nodes become calls of their keras.ops function (kspec.compiler.lower.op_call)
+    allow.callees |= {f"tf.keras.ops.{name}" for name in OPS}
     return allow
 
 
@@ -792,6 +794,8 @@ def check_generated(source: str, marker: str | None = None) -> bool:
         func = node.func if isinstance(node, ast.Call) else None
         if isinstance(func, ast.Attribute) and callee(func).startswith("tf.keras.layers."):
             assert func.attr in LAYERS, callee(func)
+        if isinstance(func, ast.Attribute) and callee(func).startswith("tf.keras.ops."):
+            assert func.attr in OPS, callee(func)
         if isinstance(node, ast.Constant):
             assert isinstance(node.value, str | int | float | bool | type(None)), node.value
             if isinstance(node.value, float):
