@@ -357,27 +357,41 @@ def _tensorflow_installed() -> bool:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Write a spec for an existing Keras Functional model."""
+    """Write a spec for an existing Keras Functional or Sequential model."""
     from kspec import importer
+    from kspec.importer.emit import render
 
     if args.model.endswith(".keras"):
         _existing(args.model)
+    allow = list(args.allow_import or ())
+    named = importer.source_module(args.model)  # naming module:function permits the module
     try:
-        model = importer.load_model(args.model)
-        text = importer.to_spec(model, args.name)
+        model = importer.load_model(args.model, allow)
+        imported = importer.import_model(
+            model, args.name, [*allow, *([named] if named else [])], blocks=not args.flat
+        )
     except KspecError as exc:
         _report(exc.diagnostics)
         return EXIT_USAGE
+    _report(imported.warnings)
+    text = render(imported)
     found = api.check_text(text, args.output or "<imported>")
-    if has_errors(found):  # a bug in the importer, or a layer kspec does not know
+    if has_errors(found):  # a layer or op this kspec cannot check yet, or an importer bug
         _report(found)
         print("kspec: error: the imported spec does not check clean (see above)", file=sys.stderr)
         return EXIT_ERRORS
     if args.output:
         write_atomic(args.output, text)
-        print(f"wrote {args.output} ({text.count(chr(10) + '  - ')} nodes)", file=sys.stderr)
+        nodes = text.count(chr(10) + "  - ") + text.count(chr(10) + "      - ")
+        print(
+            f"wrote {args.output} ({nodes} nodes, {len(imported.blocks)} blocks)",
+            file=sys.stderr,
+        )
     else:
         sys.stdout.write(text)
+    if imported.imports:
+        flags = " ".join(f"--allow-import {m}" for m in imported.imports)
+        print(f"kspec: note: the spec's custom layers need {flags} to build", file=sys.stderr)
     return EXIT_OK
 
 
@@ -595,14 +609,22 @@ def parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser(
         "import",
-        help="write a spec for an existing Keras Functional model",
-        description="Write a readable spec for a Functional model: a .keras file (loaded in "
-        "Keras' safe mode) or module:function returning a model (naming it is your permission "
-        "to import the module).",
+        help="write a spec for an existing Keras Functional or Sequential model",
+        description="Write a readable spec for a Functional or Sequential model: a .keras file "
+        "(loaded in Keras' safe mode) or module:function returning a model (naming it is your "
+        "permission to import the module). Nested models become blocks, keras.ops calls op "
+        "nodes, and structure that repeats (named alike, e.g. conv2_block1, conv2_block2) "
+        "becomes blocks with params.",
     )
     m.add_argument("model", metavar="MODEL", help="model.keras, or module:function")
     m.add_argument("--output", "-o", metavar="SPEC.yaml", help="write here (atomically)")
     m.add_argument("--name", help="the spec's name (default: the model's)")
+    m.add_argument(
+        "--flat",
+        action="store_true",
+        help="one node per layer: do not group repeated structure into blocks",
+    )
+    with_imports(m, "custom layers: ")
     m.set_defaults(func=cmd_import)
 
     v = sub.add_parser(

@@ -60,6 +60,15 @@ RESERVED_MODULES = frozenset(
     | set(dir(builtins))
 )
 
+
+
+def reserved_module(module: str) -> bool:
+    """Whether ``module`` cannot be an `imports:` module. Keras' own source modules
+    (``keras.src.applications.convnext``, whose ``LayerScale`` keras.applications uses) can:
+    their classes are Keras' code, imported only with the user's permission like any other."""
+    return module.split(".")[0] in RESERVED_MODULES and not module.startswith("keras.src.")
+
+
 _REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([0-9]{1,6})\])?\Z")
 _NODE_STRUCTURAL = ("name", "type", "share", "block", "inputs")
 
@@ -206,7 +215,7 @@ def _check_layer_args(
                     node=name,
                 )
                 return False
-            if module not in ctx.imports and module.split(".")[0] not in RESERVED_MODULES:
+            if module not in ctx.imports and not reserved_module(module):
                 ctx.rep.add(
                     "KS106",
                     f"custom layer type {t!r} comes from module {module!r}, "
@@ -1018,7 +1027,7 @@ def analyze(
                 ("imports", i),
                 hint="a dotted module name such as mypkg.layers",
             )
-        elif isinstance(module, str) and module.split(".")[0] in RESERVED_MODULES:
+        elif isinstance(module, str) and reserved_module(module):
             rep.add(
                 "KS104",
                 f"imports: {module!r} cannot be a custom layer module",
@@ -1032,7 +1041,7 @@ def analyze(
         imports=tuple(
             m
             for m in imports
-            if isinstance(m, str) and is_dotted_name(m) and m.split(".")[0] not in RESERVED_MODULES
+            if isinstance(m, str) and is_dotted_name(m) and not reserved_module(m)
         ),
     )
     # 1. expressions

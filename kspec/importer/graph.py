@@ -1,0 +1,355 @@
+"""Reading a Keras Functional or Sequential model's graph into the importer's nodes.
+
+Every call in the graph becomes a node, in Keras' own topological order (its depth-first walk
+from the outputs, ``map_graph``): a layer's first call a ``type`` node, its later calls ``share``
+nodes, a ``keras.ops`` operation an ``op`` node, a nested Functional or Sequential model a
+``block`` node whose block is read the same way (its Keras name kept, so the weights of its
+layers keep their name paths). Anything without a spec form is a KS907 error that names the
+layer or op, where it is, and what to do.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any
+
+from kspec.importer import args as arglib
+from kspec.importer import ops
+from kspec.importer.ir import Block, Graph, Node, Ref, Wiring, error, warning
+from kspec.importer.names import spec_name
+from kspec.diagnostics import Diagnostic
+
+REFUSED_HINT = (
+    "write the computation as a layer class in a module you control (or with keras.ops "
+    "calls), and import the model again"
+)
+
+
+def graph_function(model: Any, where: str) -> Any:
+    """The Functional graph of a model: itself, or a Sequential's inner Functional."""
+    import keras
+
+    if isinstance(model, keras.Sequential):
+        fn = getattr(model, "_functional", None)
+        if fn is None or not model.built:
+            raise error(
+                "KS906",
+                f"{where}: the Sequential model {model.name!r} has no input shape yet, so it has "
+                "no graph to read",
+                "build it first: start it with keras.Input(shape=...), call it on data, or "
+                "call model.build((None, ...))",
+            )
+        return fn
+    if type(model).__name__ == "Functional" or (
+        hasattr(model, "_nodes_by_depth") and isinstance(model, keras.Model)
+    ):
+        return model
+    raise error(
+        "KS906",
+        f"{type(model).__name__} is not a Functional or Sequential model",
+        "kspec imports models built with the Functional API (keras.Input -> layers -> "
+        "keras.Model) or keras.Sequential; rebuild a subclassed model that way first",
+    )
+
+
+def _is_model(layer: Any) -> bool:
+    import keras
+
+    return isinstance(layer, keras.Sequential) or type(layer).__name__ == "Functional"
+
+
+class Reader:
+    """Reads a model and the models nested in it. ``allow``: the modules whose custom layer
+    classes may be named (``--allow-import``); ``imports`` collects those used."""
+
+    def __init__(self, allow: set[str]) -> None:
+        self.allow = allow
+        self.imports: list[str] = []
+        self.blocks: list[Block] = []
+        self.warnings: list[Diagnostic] = []
+        self._owner: dict[int, str] = {}  # id(layer) -> where it is used
+        self._block_names: set[str] = set()
+
+    def read(self, model: Any, where: str, block: bool = False) -> Graph:
+        """The graph of ``model``. ``block``: read as a block body (inputs without entries,
+        outputs a list)."""
+        from keras.src.ops.function import _build_map
+
+        fn = graph_function(model, where)
+        names = _Names()
+        spec: dict[tuple[int, int], str] = {}  # (id(operation), node index) -> node name
+        counts: dict[tuple[int, int], int] = {}
+
+        def ref(tensor: Any) -> Ref:
+            op, index, out = tensor._keras_history
+            key = (id(op), index)
+            if key not in spec:
+                raise error(
+                    "KS907",
+                    f"{where}: a tensor from {getattr(op, 'name', op)!r} is used before kspec "
+                    "read the call that makes it",
+                    "this is a graph kspec cannot order; please report it",
+                )
+            return Ref(spec[key], out if counts[key] > 1 else None)
+
+        inputs: dict[str, dict[str, Any]] = {}
+        for tensor in fn.inputs:
+            op, index, _ = tensor._keras_history
+            # a name Keras made up (`input_layer_3`): `x` reads better, when there is one input
+            auto = len(fn.inputs) == 1 and re.fullmatch(r"input_layer(_[0-9]+)?", op.name)
+            name = names.fresh("x" if auto else spec_name(op.name))
+            spec[(id(op), index)] = name
+            counts[(id(op), index)] = 1
+            inputs[name] = {} if block else _input_entry(tensor, op)
+        nodes: list[Node] = []
+        for knode in _build_map(fn.inputs, fn.outputs)[0]:
+            op = knode.operation
+            index = op._inbound_nodes.index(knode)
+            if (id(op), index) in spec or knode.is_input:
+                continue
+            node = self._node(op, knode, index, ref, names, where)
+            spec[(id(op), index)] = node.name
+            counts[(id(op), index)] = node.n_outputs
+            nodes.append(node)
+        outputs = _outputs(fn, ref, block)
+        return Graph(inputs, nodes, outputs)
+
+    # -- one call ---------------------------------------------------------------------------
+
+    def _node(
+        self, op: Any, knode: Any, index: int, ref: Any, names: _Names, where: str
+    ) -> Node:
+        import keras
+
+        label = f"{where}: {_what(op)} {op.name!r}"
+        try:
+            if not isinstance(op, keras.layers.Layer):
+                name = names.fresh(spec_name(op.name))
+                target, wiring, args, full = ops.op_parts(op, knode, ref)
+                anonymous = True  # keras.ops calls cannot be named: Keras made the name up
+                return Node(name, "op", target, args, full, wiring, {}, len(knode.outputs),
+                            anonymous=anonymous)  # fmt: skip
+            first = self._first_use(op, names, where)
+            name = names.fresh(spec_name(op.name if first else f"{op.name}_{index}"))
+            wiring, call = self._call(op, knode, ref, label)
+            n_out = len(knode.outputs)
+            if not first:
+                return Node(name, "share", names.of(id(op)), inputs=wiring, call=call,
+                            n_outputs=n_out)  # fmt: skip
+            names.remember(id(op), name)
+            if _is_model(op):
+                block = self._block(op, f"{where} > {op.name!r}")
+                return Node(name, "block", block.name, inputs=wiring, n_outputs=n_out,
+                            weighted=True)  # fmt: skip
+            target = self._layer_type(op, label)
+            layer_args, full = arglib.layer_args(op, self._nested)
+            weighted = bool(op.weights)
+            return Node(name, "type", target, layer_args, full, wiring, call, n_out,
+                        weighted=weighted, anonymous=not weighted and _auto_named(op))  # fmt: skip
+        except arglib.Unexpressible as exc:
+            raise error(
+                "KS907", f"{label}: kspec cannot express it: {exc}", REFUSED_HINT
+            ) from None
+
+    def _first_use(self, op: Any, names: _Names, where: str) -> bool:
+        owner = self._owner.setdefault(id(op), where)
+        if owner != where:
+            raise error(
+                "KS907",
+                f"{where}: {_what(op)} {op.name!r} is also used in {owner}; kspec cannot "
+                "share a layer between a model and a model nested in it",
+                "use the layer in one of them only",
+            )
+        first = id(op) not in names.first
+        if not first and _is_model(op):
+            raise error(
+                "KS907",
+                f"{where}: the nested model {op.name!r} is applied more than once; a kspec block "
+                "instance is applied once",
+                "apply it once, or share its layers one by one",
+            )
+        return first
+
+    def _layer_type(self, layer: Any, label: str) -> str:
+        """``Dense``, or ``module.Class`` for a layer class from a module the user allowed."""
+        import keras
+
+        from kspec.schemas.catalog import LAYERS, REFUSED
+
+        cls = type(layer)
+        public = getattr(keras.layers, cls.__name__, None)
+        if public is cls and cls.__name__ in LAYERS:
+            return cls.__name__
+        if cls.__name__ in REFUSED and (public is cls or cls.__module__.startswith("keras")):
+            raise error("KS907", f"{label}: {REFUSED[cls.__name__]}", REFUSED_HINT)
+        module, qual = cls.__module__, cls.__qualname__
+        if module == "__main__" or "." in qual:
+            raise error(
+                "KS907",
+                f"{label}: its class {qual} is defined in {'a function' if '.' in qual else 'the main script'}, "
+                "so a spec cannot name it",
+                "define the layer class at the top level of an importable module",
+            )
+        if module not in self.allow:
+            raise error(
+                "KS903",
+                f"{label}: it is the custom layer {module}.{qual}; kspec imports a module only "
+                "with your permission",
+                f"if you trust the module, pass --allow-import {module}",
+            )
+        if not arglib.takes_name(cls):
+            raise error(
+                "KS907",
+                f"{label}: {qual}.__init__ takes no `name` argument, and kspec names every layer",
+                "add **kwargs to its __init__ and pass them to super().__init__(**kwargs)",
+            )
+        if module not in self.imports:
+            self.imports.append(module)
+        return f"{module}.{qual}"
+
+    def _nested(self, layer: Any, key: str) -> dict[str, Any]:
+        """A wrapped layer (``Bidirectional``'s ``layer``, an RNN's ``cell``)."""
+        attr = "forward_layer" if key == "layer" and hasattr(layer, "forward_layer") else key
+        inner = getattr(layer, attr, None)
+        if inner is None or isinstance(inner, list | tuple):
+            raise arglib.Unexpressible(f"its argument `{key}` is not one layer")
+        target = self._layer_type(inner, f"the {key} of {layer.name!r}")
+        return {"type": target, **arglib.layer_args(inner, self._nested)[0]}
+
+    def _call(self, layer: Any, knode: Any, ref: Any, label: str) -> tuple[Wiring, dict[str, Any]]:
+        """The tensors a layer call takes, and its constant call arguments."""
+        args, kwargs = knode.arguments.args, knode.arguments.kwargs
+        try:
+            bound = dict(inspect.signature(layer.call).bind(*args, **kwargs).arguments)
+        except (TypeError, ValueError):
+            bound = {"inputs": args[0] if len(args) == 1 else list(args), **kwargs}
+        tensors: dict[str, Any] = {}
+        call: dict[str, Any] = {}
+        for key, value in bound.items():
+            found = _tensors(value, ref, f"{label}: its call argument `{key}`")
+            if found is not None:
+                tensors[key] = found
+            elif key == "training":
+                # Keras records training=False on calls that did not say (so an explicit False
+                # looks the same); only training=True is a choice the spec loses
+                if value is True:
+                    self.warnings.append(
+                        warning(
+                            f"{label} is called with training=True, which a spec cannot say; "
+                            "the spec leaves it out (Keras passes training=True in fit, False "
+                            "in predict)",
+                        )
+                    )
+            elif key != "mask" and value is not None:
+                try:
+                    call[key] = arglib.plain(value)
+                except arglib.Unexpressible as exc:
+                    raise error("KS907", f"{label}: its call argument `{key}`: {exc}") from None
+        keys = list(tensors)
+        wiring: Wiring
+        if not keys:
+            wiring = None
+        elif len(keys) == 1 and keys[0] == next(iter(bound)):
+            wiring = tensors[keys[0]]
+        else:
+            wiring = tensors
+        return wiring, call
+
+    def _block(self, model: Any, where: str) -> Block:
+        graph = self.read(model, where, block=True)
+        name = spec_name(model.name)
+        k, base = 2, name
+        while name in self._block_names:
+            name, k = f"{base}_{k}", k + 1
+        self._block_names.add(name)
+        if not model.trainable:  # a frozen nested model: every layer in it is frozen
+            for node in graph.nodes:
+                if node.kind == "type" and node.weighted:
+                    node.args["trainable"] = node.full["trainable"] = False
+        block = Block(name, {}, graph)
+        self.blocks.append(block)
+        return block
+
+
+def _tensors(value: Any, ref: Any, label: str) -> Ref | list[Ref] | None:
+    """A call argument as references: one tensor, or a list or tuple of tensors."""
+    if ops.is_tensor(value):
+        return ref(value)  # type: ignore[no-any-return]
+    if isinstance(value, list | tuple) and value and any(ops.is_tensor(v) for v in value):
+        if not all(ops.is_tensor(v) for v in value):
+            raise error("KS907", f"{label} mixes tensors and constants", REFUSED_HINT)
+        return [ref(v) for v in value]
+    if isinstance(value, dict) and any(ops.is_tensor(v) for v in value.values()):
+        raise error(
+            "KS907", f"{label} is a dict of tensors, which a spec cannot pass", REFUSED_HINT
+        )
+    return None
+
+
+def _outputs(fn: Any, ref: Any, block: bool) -> Any:
+    struct = getattr(fn, "_outputs_struct", fn.outputs)
+    if block:
+        flat = [ref(t) for t in fn.outputs]
+        return flat[0] if len(flat) == 1 and not isinstance(struct, list | tuple) else flat
+    if isinstance(struct, dict):
+        return {str(k): ref(t) for k, t in struct.items()}
+    if isinstance(struct, list | tuple):
+        if not all(ops.is_tensor(t) for t in struct):
+            raise error("KS907", "the model's outputs are nested lists, which a spec cannot say")
+        return [ref(t) for t in struct]
+    return ref(struct)
+
+
+def _input_entry(tensor: Any, layer: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"shape": list(tensor.shape[1:])}
+    if str(tensor.dtype) != "float32":
+        entry["dtype"] = str(tensor.dtype)
+    if tensor.shape[0] is not None:
+        entry["batch_size"] = tensor.shape[0]
+    if getattr(tensor, "sparse", False):
+        entry["sparse"] = True
+    if getattr(tensor, "ragged", False):
+        entry["ragged"] = True
+    return entry
+
+
+def _what(op: Any) -> str:
+    import keras
+
+    if _is_model(op):
+        return "nested model"
+    if isinstance(op, keras.layers.Layer):
+        return f"{type(op).__name__} layer"
+    return f"operation {type(op).__name__}"
+
+
+_AUTO = re.compile(r"_[0-9]+\Z")
+
+
+def _auto_named(layer: Any) -> bool:
+    """Whether Keras made the layer's name up (``re_lu_3`` for an unnamed ReLU)."""
+    from keras.src.utils.naming import to_snake_case
+
+    return _AUTO.sub("", layer.name) == to_snake_case(type(layer).__name__)
+
+
+class _Names:
+    """Node names in one graph: unique, and the type node of each layer (for shares)."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+        self.first: dict[int, str] = {}
+
+    def fresh(self, wanted: str) -> str:
+        out, k = wanted, 2
+        while out in self.taken:
+            out, k = f"{wanted}_{k}", k + 1
+        self.taken.add(out)
+        return out
+
+    def remember(self, layer_id: int, name: str) -> None:
+        self.first[layer_id] = name
+
+    def of(self, layer_id: int) -> str:
+        return self.first[layer_id]

@@ -1,0 +1,77 @@
+"""Copying weights between a Keras model and the model rebuilt from its imported spec, matched
+by :func:`kspec.importer.names.weight_key` (so a flat ``conv2_block1_1_conv`` finds the layer
+``n_1_conv`` of the block instance ``conv2_block1``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kspec.importer.names import weight_key
+
+
+def _children(layer: Any) -> list[Any]:
+    return [
+        c
+        for c in layer._flatten_layers(include_self=False, recursive=False)
+        if type(c).__name__ != "InputLayer"
+    ]
+
+
+def _walked(layer: Any) -> bool:
+    """Models and layers that only contain layers (kspec's block layers, a custom layer made of
+    other layers) are walked into; any other layer holds its weights."""
+    import keras
+
+    if isinstance(layer, keras.Model):
+        return True
+    return not type(layer).__module__.startswith("keras") and bool(_children(layer))
+
+
+def named_weights(model: Any) -> dict[str, list[Any]]:
+    """Every layer's weights, keyed by the weight key of its name path. Raises ValueError when
+    two layers have the same key (the model's names do not tell them apart)."""
+    out: dict[str, list[Any]] = {}
+    stack: list[tuple[tuple[str, ...], Any]] = [((), model)]
+    while stack:
+        path, container = stack.pop()
+        inner: set[int] = set()
+        for child in _children(container):
+            key_path = (*path, child.name)
+            inner.update(id(v) for v in child.weights)
+            if _walked(child):
+                stack.append((key_path, child))
+            elif child.weights:
+                _put(out, weight_key(key_path), list(child.weights))
+        own = [v for v in container.weights if id(v) not in inner] if path else []
+        if own:  # a custom container's own variables
+            _put(out, weight_key(path), own)
+    return out
+
+
+def _put(out: dict[str, list[Any]], key: str, variables: list[Any]) -> None:
+    if key in out:
+        raise ValueError(f"two layers have the weight key {key!r}")
+    out[key] = variables
+
+
+def copy_weights(src: Any, dst: Any) -> int:
+    """Copy every weight of ``src`` into the corresponding layer of ``dst``; returns how many
+    variables were copied. Raises ValueError if the layers do not correspond one to one."""
+    a, b = named_weights(src), named_weights(dst)
+    if set(a) != set(b):
+        only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+        raise ValueError(
+            f"the models' layers differ: only in the first {only_a[:5]}, "
+            f"only in the second {only_b[:5]}"
+        )
+    count = 0
+    for key, variables in a.items():
+        targets = b[key]
+        if len(variables) != len(targets) or any(
+            tuple(v.shape) != tuple(t.shape) for v, t in zip(variables, targets, strict=True)
+        ):
+            raise ValueError(f"layer {key} has weights of other shapes in the two models")
+        for v, t in zip(variables, targets, strict=True):
+            t.assign(v)
+            count += 1
+    return count
