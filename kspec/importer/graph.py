@@ -102,8 +102,14 @@ class Reader:
             spec[(id(op), index)] = name
             counts[(id(op), index)] = 1
             inputs[name] = {} if block else _input_entry(tensor, op)
+        order = _build_map(fn.inputs, fn.outputs)[0]
+        # names Keras made up for weightless nodes (`add_17`) count from a process-wide
+        # counter: they are numbered again here, so an import is the same in every process
+        names.reserved = {
+            spec_name(k.operation.name) for k in order if not _anonymous(k.operation)
+        }
         nodes: list[Node] = []
-        for knode in _build_map(fn.inputs, fn.outputs)[0]:
+        for knode in order:
             op = knode.operation
             index = op._inbound_nodes.index(knode)
             if (id(op), index) in spec or knode.is_input:
@@ -125,13 +131,15 @@ class Reader:
         label = f"{where}: {_what(op)} {op.name!r}"
         try:
             if not isinstance(op, keras.layers.Layer):
-                name = names.fresh(spec_name(op.name))
+                name = names.anonymous(op.name)
                 target, wiring, args, full = ops.op_parts(op, knode, ref)
-                anonymous = True  # keras.ops calls cannot be named: Keras made the name up
                 return Node(name, "op", target, args, full, wiring, {}, len(knode.outputs),
-                            anonymous=anonymous)  # fmt: skip
+                            anonymous=True)  # fmt: skip
             first = self._first_use(op, names, where)
-            name = names.fresh(spec_name(op.name if first else f"{op.name}_{index}"))
+            if _anonymous(op):
+                name = names.anonymous(op.name if first else f"{names.of(id(op))}_{index}")
+            else:
+                name = names.fresh(spec_name(op.name if first else f"{op.name}_{index}"))
             wiring, call = self._call(op, knode, ref, label)
             n_out = len(knode.outputs)
             if not first:
@@ -144,9 +152,8 @@ class Reader:
                             weighted=True)  # fmt: skip
             target = self._layer_type(op, label)
             layer_args, full = arglib.layer_args(op, self._nested)
-            weighted = bool(op.weights)
             return Node(name, "type", target, layer_args, full, wiring, call, n_out,
-                        weighted=weighted, anonymous=not weighted and _auto_named(op))  # fmt: skip
+                        weighted=bool(op.weights), anonymous=_anonymous(op))  # fmt: skip
         except arglib.Unexpressible as exc:
             raise error(
                 "KS907", f"{label}: kspec cannot express it: {exc}", REFUSED_HINT
@@ -327,11 +334,17 @@ def _what(op: Any) -> str:
 _AUTO = re.compile(r"_[0-9]+\Z")
 
 
-def _auto_named(layer: Any) -> bool:
-    """Whether Keras made the layer's name up (``re_lu_3`` for an unnamed ReLU)."""
+def _anonymous(op: Any) -> bool:
+    """A weightless operation whose name Keras made up: a keras.ops call (which cannot be
+    named), or a layer named after its class (``re_lu_3`` for an unnamed ReLU)."""
+    import keras
     from keras.src.utils.naming import to_snake_case
 
-    return _AUTO.sub("", layer.name) == to_snake_case(type(layer).__name__)
+    if not isinstance(op, keras.layers.Layer):
+        return True
+    if op.weights or _is_model(op):
+        return False
+    return _AUTO.sub("", op.name) == to_snake_case(type(op).__name__)
 
 
 class _Names:
@@ -339,7 +352,17 @@ class _Names:
 
     def __init__(self) -> None:
         self.taken: set[str] = set()
+        self.reserved: set[str] = set()  # the names of the graph's other nodes
         self.first: dict[int, str] = {}
+
+    def anonymous(self, keras_name: str) -> str:
+        """A made-up name, numbered in this graph: ``add``, ``add_2``, ..."""
+        base = spec_name(_AUTO.sub("", keras_name))
+        out, k = base, 2
+        while out in self.taken or out in self.reserved:
+            out, k = f"{base}_{k}", k + 1
+        self.taken.add(out)
+        return out
 
     def fresh(self, wanted: str) -> str:
         out, k = wanted, 2

@@ -27,10 +27,10 @@ def _walked(layer: Any) -> bool:
     return not type(layer).__module__.startswith("keras") and bool(_children(layer))
 
 
-def named_weights(model: Any) -> dict[str, list[Any]]:
-    """Every layer's weights, keyed by the weight key of its name path. Raises ValueError when
-    two layers have the same key (the model's names do not tell them apart)."""
-    out: dict[str, list[Any]] = {}
+def named_weights(model: Any) -> dict[str, tuple[Any, list[Any]]]:
+    """Every layer with weights and its weights, keyed by the weight key of its name path.
+    Raises ValueError when two layers have the same key (the names do not tell them apart)."""
+    out: dict[str, tuple[Any, list[Any]]] = {}
     stack: list[tuple[tuple[str, ...], Any]] = [((), model)]
     while stack:
         path, container = stack.pop()
@@ -41,17 +41,17 @@ def named_weights(model: Any) -> dict[str, list[Any]]:
             if _walked(child):
                 stack.append((key_path, child))
             elif child.weights:
-                _put(out, weight_key(key_path), list(child.weights))
+                _put(out, weight_key(key_path), child, list(child.weights))
         own = [v for v in container.weights if id(v) not in inner] if path else []
         if own:  # a custom container's own variables
-            _put(out, weight_key(path), own)
+            _put(out, weight_key(path), container, own)
     return out
 
 
-def _put(out: dict[str, list[Any]], key: str, variables: list[Any]) -> None:
+def _put(out: dict[str, tuple[Any, list[Any]]], key: str, layer: Any, variables: list[Any]) -> None:
     if key in out:
         raise ValueError(f"two layers have the weight key {key!r}")
-    out[key] = variables
+    out[key] = (layer, variables)
 
 
 def copy_weights(src: Any, dst: Any) -> int:
@@ -65,8 +65,8 @@ def copy_weights(src: Any, dst: Any) -> int:
             f"only in the second {only_b[:5]}"
         )
     count = 0
-    for key, variables in a.items():
-        targets = b[key]
+    for key, (_, variables) in a.items():
+        layer, targets = b[key]
         if len(variables) != len(targets) or any(
             tuple(v.shape) != tuple(t.shape) for v, t in zip(variables, targets, strict=True)
         ):
@@ -74,4 +74,8 @@ def copy_weights(src: Any, dst: Any) -> int:
         for v, t in zip(variables, targets, strict=True):
             t.assign(v)
             count += 1
+        # what Keras does after loading weights: a Normalization recomputes its mean and
+        # variance tensors from the variables
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
     return count
