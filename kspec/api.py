@@ -35,10 +35,21 @@ def check(
     limits: Limits | None = None,
 ) -> list[Diagnostic]:
     """Every diagnostic for the spec file at ``path`` (empty when it is clean)."""
+    return analyze_file(path, params, limits)[1]
+
+
+def analyze_file(
+    path: str | os.PathLike[str],
+    params: dict[str, Any] | None = None,
+    limits: Limits | None = None,
+) -> tuple[Spec | None, list[Diagnostic]]:
+    """The checked spec at ``path`` (None if it has errors) and every diagnostic: one read, one
+    analysis (what ``kspec check`` does)."""
     doc, diags = load_file(os.fspath(path), limits)
     if doc is None or has_errors(diags):
-        return diags
-    return diags + analyze(doc, params)[1]
+        return None, diags
+    spec, found = analyze(doc, params)
+    return (spec.with_document(doc, params or {}) if spec else None), diags + found
 
 
 def check_text(text: str | bytes, path: str = "<spec>") -> list[Diagnostic]:

@@ -20,6 +20,7 @@ from typing import Any
 from kspec import api
 from kspec.diagnostics import Diagnostic, KspecError, has_errors, write_report
 from kspec.files import find_specs, write_atomic
+from kspec.spec.ir import Spec
 from kspec.spec.loader import MAX_BYTES, Limits, load_text
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -80,11 +81,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     params = _params(args.param)
     diags: list[Diagnostic] = []
     for path in files:
-        found = api.check(path, params or None, limits)
+        spec, found = api.analyze_file(path, params or None, limits)
         if args.build and not has_errors(found):
             found += _build_diagnostics(path, params, args)
-        if args.shapes and not has_errors(found):
-            _print_shapes(path, params)
+        if args.shapes and spec is not None and not has_errors(found):
+            _print_shapes(path, spec)
         diags.extend(found)
     if args.format == "text":
         _report(diags)
@@ -133,12 +134,12 @@ def _output_path(template: str | None, spec: str, several: bool) -> str | None:
     return template.format(dir=str(path.parent), stem=path.stem, name=path.name)
 
 
-def _print_shapes(path: str, params: dict[str, Any]) -> None:
-    """``check --shapes``: every node's statically inferred output shape, as a table."""
-    from kspec.spec.shapes import format_shape, infer
+def _print_shapes(path: str, spec: Spec) -> None:
+    """``check --shapes``: every node's statically inferred output shape, as a table (from the
+    walk the check made)."""
+    from kspec.layers import format_shape
 
-    spec = api.load(path, **params)
-    table = infer(spec)
+    table = spec.walk.shapes
     rows = [
         (i.name, "Input", format_shape(table.get((i.name,), [None])[0])) for i in spec.graph.inputs
     ]
@@ -335,9 +336,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         spec = api.load(args.spec, **_params(args.param))
         static = args.static or not _tensorflow_installed()
         if static:
-            text = plot.ir_to_dot(
-                spec, plot.static_shapes(spec), args.shapes, args.names, args.rankdir
-            )
+            text = plot.ir_to_dot(spec, None, args.shapes, args.names, args.rankdir)
         else:
             model = api.build_model(spec, "functional", allow_imports=args.allow_import or ())
             text = plot.keras_dot(model, args.shapes, args.names, args.rankdir)

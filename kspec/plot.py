@@ -6,7 +6,8 @@ Two sources of the graph, one renderer:
 * the built model, through Keras' own ``model_to_dot`` (blocks, which are nested models in the
   functional target, are drawn as clusters with ``expand_nested``);
 * the spec itself (``--static``, or when TensorFlow is not installed): a DOT graph written from
-  the IR, blocks as clusters, with the statically inferred shapes. No TensorFlow, no pydot.
+  the checker's walk over the spec's instances, blocks as clusters, with the statically inferred
+  shapes. No TensorFlow, no pydot.
 
 Either way the DOT text is written as is (``.dot``) or handed to Graphviz's ``dot`` program
 (``.png``, ``.svg``, ``.pdf``); the output file is replaced atomically.
@@ -22,8 +23,8 @@ from typing import Any
 
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.files import write_atomic
-from kspec.spec.ir import Graph, Spec, node_instances
-from kspec.spec.shapes import infer
+from kspec.spec.ir import Spec
+from kspec.spec.walk import Instance, LayerCall, Walk, walk
 
 FORMATS = ("png", "svg", "pdf", "dot")
 INSTALL_GRAPHVIZ = (
@@ -54,88 +55,62 @@ def _shape_text(shapes: list[Any] | None) -> str:
 
 def ir_to_dot(
     spec: Spec,
-    shapes: dict[tuple[str, ...], list[Any]] | None = None,
+    found: Walk | None = None,
     show_shapes: bool = True,
     show_names: bool = True,
     rankdir: str = "TB",
 ) -> str:
-    """The spec's graph in DOT: inputs, nodes, edges; block instances as clusters."""
+    """The spec's graph in DOT, from the checker's walk over its instances (``found``, or
+    ``spec.walk``): inputs, layer calls, edges; block instances as clusters (each with the
+    params it is given, so an inner ``repeat: $depth`` draws as many instances as it builds)."""
+    found = found or spec.walk or walk(spec)
     lines = [
         f"digraph {_quote(spec.name)} {{",
         f"  graph [rankdir={rankdir}, fontname=Helvetica, fontsize=11];",
         "  node [shape=record, fontname=Helvetica, fontsize=11];",
     ]
-    blocks = {b.name: b for b in spec.blocks}
 
-    def node_id(prefix: tuple[str, ...], name: str) -> str:
-        return _quote("/".join((*prefix, name)))
+    def node_id(path: tuple[str, ...]) -> str:
+        return _quote("/".join(path))
 
     def label(title: str, kind: str, path: tuple[str, ...]) -> str:
         head = f"{title}: {kind}" if show_names else kind
-        if show_shapes and shapes is not None:
-            return _quote(f"{{{head}|{_shape_text(shapes.get(path))}}}")
+        if show_shapes:
+            return _quote(f"{{{head}|{_shape_text(found.shapes.get(path))}}}")
         return _quote(head)
 
-    def emit(
-        graph: Graph,
-        prefix: tuple[str, ...],
-        feeds: dict[str, str],
-        indent: str,
-        env: dict[str, Any],
-    ) -> dict[str, str]:
-        """Draw ``graph``; ``feeds`` maps its input names to the DOT ids feeding them.
-        Returns node name -> DOT id of its output. Edges into a cluster are written outside
-        it (Graphviz would otherwise draw their source inside the cluster)."""
-        out = dict(feeds)
-        for node in graph.nodes:
-            sources = [out[r.node] for r in node.inputs.all_refs() if r.node in out]
-            if node.kind == "block":
-                block = blocks[str(node.target)]
-                names = node_instances(node, env)
-                current = sources
-                for inst in names:
-                    cluster = _quote("cluster_" + "/".join((*prefix, inst)))
-                    lines.append(f"{indent}subgraph {cluster} {{")
-                    lines.append(
-                        f"{indent}  label={_quote(f'{inst}: {block.name}')}; style=rounded;"
-                    )
-                    inner_feeds, edges = {}, []
-                    for k, inp in enumerate(block.graph.inputs):
-                        iid = node_id((*prefix, inst), inp.name)
-                        lines.append(
-                            f"{indent}  {iid} [label={_quote(inp.name)}, shape=plaintext];"
-                        )
-                        if k < len(current):
-                            edges.append(f"{indent}{current[k]} -> {iid};")
-                        inner_feeds[inp.name] = iid
-                    inner = emit(
-                        block.graph,
-                        (*prefix, inst),
-                        inner_feeds,
-                        indent + "  ",
-                        dict(block.graph.params),
-                    )
-                    lines.append(f"{indent}}}")
-                    lines.extend(edges)
-                    current = [inner[r.node] for r in block.graph.output_refs()]
-                out[node.name] = current[0] if current else node_id(prefix, node.name)
-                continue
-            nid = node_id(prefix, node.name)
-            kind = node.layer.type if node.layer else f"share of {node.target}"
-            lines.append(f"{indent}{nid} [label={label(node.name, kind, (*prefix, node.name))}];")
-            for src in sources:
-                lines.append(f"{indent}{src} -> {nid};")
-            out[node.name] = nid
-        return out
-
-    feeds = {}
     for inp in spec.graph.inputs:
-        iid = node_id((), inp.name)
         shape = "(None, " + ", ".join("None" if d is None else str(d) for d in inp.shape) + ")"
         text = f"{{{inp.name}: Input|{shape}}}" if show_shapes else f"{inp.name}: Input"
-        lines.append(f"  {iid} [label={_quote(text)}];")
-        feeds[inp.name] = iid
-    emit(spec.graph, (), feeds, "  ", spec.params)
+        lines.append(f"  {node_id((inp.name,))} [label={_quote(text)}];")
+    # edges into a cluster are written after it (Graphviz would otherwise draw their source
+    # inside the cluster)
+    pending: list[list[str]] = []
+    for step in found.steps:
+        indent = "  " * (len(pending) + 1)
+        if isinstance(step, LayerCall):
+            node = step.node
+            kind = node.layer.type if node.layer else f"share of {node.target}"
+            nid = node_id(step.path)
+            lines.append(f"{indent}{nid} [label={label(node.name, kind, step.path)}];")
+            lines.extend(f"{indent}{node_id(src)} -> {nid};" for src in step.sources if src)
+        elif isinstance(step, Instance):
+            cluster = _quote("cluster_" + "/".join(step.path))
+            lines.append(f"{indent}subgraph {cluster} {{")
+            title = f"{step.path[-1]}: {step.block.name}"
+            lines.append(f"{indent}  label={_quote(title)}; style=rounded;")
+            edges = []
+            for k, inp in enumerate(step.block.graph.inputs):
+                iid = node_id((*step.path, inp.name))
+                lines.append(f"{indent}  {iid} [label={_quote(inp.name)}, shape=plaintext];")
+                source = step.sources[k] if k < len(step.sources) else None
+                if source:
+                    edges.append(f"{indent}{node_id(source)} -> {iid};")
+            pending.append(edges)
+        else:
+            edges = pending.pop()
+            lines.append(f"{'  ' * (len(pending) + 1)}}}")
+            lines.extend(edges)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -200,8 +175,3 @@ def render(dot_text: str, output: str) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def static_shapes(spec: Spec) -> dict[tuple[str, ...], list[Any]]:
-    """Statically inferred output shapes per node path."""
-    return dict(infer(spec))

@@ -3,21 +3,21 @@
 One row per layer of the functional model, in spec order, as Keras' ``model.summary()`` lists
 them: the inputs (``InputLayer``), each layer once (a shared layer's row lists every tensor it is
 called on), and one row per block instance (``tower_1``, ``tower_2`` for ``repeat: 2``) counting
-the weights of every layer inside it. Output shapes come from :mod:`kspec.spec.shapes`, parameter
-counts from :mod:`kspec.spec.params`; what cannot be worked out statically is shown as ``?`` and
-named under the totals. tests/test_summary.py checks each row against the built Keras model.
+the weights of every layer inside it. Output shapes and the layer calls come from the checker's
+walk over the instances (:mod:`kspec.spec.walk`), weight counts from each layer's rule
+(:mod:`kspec.layers`); what cannot be worked out statically is shown as ``?`` and named under the
+totals. tests/test_summary.py checks each row against the built Keras model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kspec.schemas.catalog import canonical
-from kspec.spec import params
+from kspec.layers import Count, Shape, Shapes, canonical, format_shape
 from kspec.spec.ir import Node, Ref, Spec, node_instances
-from kspec.spec.shapes import NodePath, Shape, Shapes, format_shape, infer
+from kspec.spec.walk import LayerCall, NodePath, Walk, walk
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Row:
     kind: Literal["input", "layer", "block"]
     type: str  # "InputLayer", a layer class, or "block NAME"
     shapes: Shapes
-    count: params.Count | None  # (trainable, non-trainable); None: not known statically
+    count: Count | None  # (trainable, non-trainable); None: not known statically
     connected: tuple[str, ...]
 
 
@@ -34,19 +34,24 @@ class Row:
 class Summary:
     name: str
     rows: tuple[Row, ...]
-    total: params.Count  # of the layers counted
+    total: Count  # of the layers counted
     unknown: tuple[str, ...]  # "name (Type)" of layers whose weights could not be counted
 
 
-def static_summary(spec: Spec) -> Summary:
-    counts: dict[NodePath, params.Count | None] = {}
-    types: dict[NodePath, str] = {}
+def total(counts: Iterable[Count]) -> Count:
+    """The sum of (trainable, non-trainable) counts."""
+    trainable = frozen = 0
+    for t, f in counts:
+        trainable, frozen = trainable + t, frozen + f
+    return trainable, frozen
 
-    def on_build(path: NodePath, layer_type: str, args: dict[str, Any], inputs: Any) -> None:
-        counts[path] = params.count(layer_type, args, inputs)
-        types[path] = canonical(layer_type)
 
-    table = infer(spec, on_build=on_build)
+def static_summary(spec: Spec, found: Walk | None = None) -> Summary:
+    """The summary of ``spec`` from the walk the checker made over it (``found``, or
+    ``spec.walk``; walked here only for a spec that was not checked with shapes)."""
+    found = found or spec.walk or walk(spec)
+    built: dict[NodePath, LayerCall] = {c.path: c for c in found.calls if c.first}
+    table = found.shapes
     shares: dict[str, list[Ref]] = {}
     for node in spec.graph.nodes:
         if node.kind == "share":
@@ -57,10 +62,11 @@ def static_summary(spec: Spec) -> Summary:
     def names(refs: Sequence[Ref]) -> tuple[str, ...]:
         return tuple(str(Ref(last.get(r.node, r.node), r.index)) for r in refs)
 
-    by_instance: dict[str, list[params.Count | None]] = {}
-    for path, c in counts.items():
+    counts = {path: c.weights() for path, c in built.items()}
+    by_instance: dict[str, list[Count | None]] = {}
+    for path, count in counts.items():
         if len(path) > 1:
-            by_instance.setdefault(path[0], []).append(c)
+            by_instance.setdefault(path[0], []).append(count)
     rows = [Row(i.name, "input", "InputLayer", table.get((i.name,), [None]), (0, 0), ()) for i in
             spec.graph.inputs]  # fmt: skip
     for node in spec.graph.nodes:
@@ -79,11 +85,11 @@ def static_summary(spec: Spec) -> Summary:
             )
         elif node.kind == "block":
             rows.extend(_block_rows(node, spec, table, by_instance, names(node.inputs.all_refs())))
-    known = params.total(c for c in counts.values() if c is not None)
-    unknown = [f"{'/'.join(p)} ({types[p]})" for p, c in counts.items() if c is None]
-    # rows the walk never reached (a hostile spec past shapes.MAX_EVALUATIONS)
+    known = total(c for c in counts.values() if c is not None)
+    unknown = [f"{'/'.join(p)} ({built[p].call.type})" for p, c in counts.items() if c is None]
+    # rows the walk never reached (a hostile spec past the walk's budget)
     unknown += [f"{r.name} ({r.type})" for r in rows if r.count is None and
-                ((r.name,) not in counts and r.name not in by_instance)]  # fmt: skip
+                ((r.name,) not in built and r.name not in by_instance)]  # fmt: skip
     return Summary(spec.name, tuple(rows), known, tuple(unknown))
 
 
@@ -91,7 +97,7 @@ def _block_rows(
     node: Node,
     spec: Spec,
     table: Mapping[NodePath, Shapes],
-    by_instance: Mapping[str, list[params.Count | None]],
+    by_instance: Mapping[str, list[Count | None]],
     connected: tuple[str, ...],
 ) -> list[Row]:
     """One row per instance of a block node; each counts the layers inside it."""
@@ -102,7 +108,7 @@ def _block_rows(
     for inst in names:
         inside = by_instance.get(inst)  # None: the walk did not reach this instance
         known = [c for c in inside or () if c is not None]
-        count = params.total(known) if inside is not None and len(known) == len(inside) else None
+        count = total(known) if inside is not None and len(known) == len(inside) else None
         rows.append(
             Row(
                 inst,
@@ -126,7 +132,7 @@ def _shapes_text(shapes: Shapes) -> str:
     return "[" + ", ".join(format_shape(s) if s is not None else "?" for s in shapes) + "]"
 
 
-def _count_text(count: params.Count | None) -> str:
+def _count_text(count: Count | None) -> str:
     return "?" if count is None else f"{count[0] + count[1]:,}"
 
 
@@ -176,7 +182,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
     def shape(s: Shape | None) -> list[int | None] | None:
         return None if s is None else list(s)
 
-    def count(c: params.Count | None) -> dict[str, int] | None:
+    def count(c: Count | None) -> dict[str, int] | None:
         return None if c is None else {"trainable": c[0], "non_trainable": c[1]}
 
     return {

@@ -16,6 +16,7 @@ from typing import Any
 from kspec.api import build_model
 from kspec.compiler.runtime import copy_weights, deep_call, require_tensorflow
 from kspec.spec.ir import Spec
+from kspec.spec.walk import walk
 from kspec.summary import Summary, static_summary
 
 TOLERANCE = 1e-5
@@ -71,17 +72,15 @@ def sample_inputs(spec: Spec, batch: int = 2, seed: int = 0) -> Any:
 
 
 def _smallest_vocab(spec: Spec) -> int:
-    from kspec.spec.expressions import Expr, evaluate
-
+    """The smallest ``input_dim`` of the Embedding layers the model builds (each block
+    instance's with the params it is given), from the checker's walk."""
+    found = spec.walk or walk(spec)
     dims = [2**31 - 1]
-    graphs = [(spec.graph, spec.params)] + [(b.graph, dict(b.graph.params)) for b in spec.blocks]
-    for graph, env in graphs:
-        for node in graph.nodes:
-            if node.layer is not None and node.layer.type == "Embedding":
-                value = dict(node.layer.args).get("input_dim")
-                value = evaluate(value, env) if isinstance(value, Expr) else value
-                if isinstance(value, int):
-                    dims.append(value)
+    for call in found.calls:
+        if call.first and call.call.type in ("Embedding", "ReversibleEmbedding"):
+            value = call.call.args.get("input_dim")
+            if isinstance(value, int) and not isinstance(value, bool):
+                dims.append(value)
     return min(dims)
 
 

@@ -1,9 +1,9 @@
 """The layer catalog, checked against the installed Keras.
 
-``kspec/schemas/keras_layers.json`` is generated from Keras by ``tools/gen_catalog.py``, and
-``kspec/schemas/refinements.py`` is written by hand; kspec itself is TensorFlow-free, so nothing
+``kspec/schemas/keras_layers.json`` is generated from Keras by ``tools/gen_catalog.py``, and the
+records of ``kspec/layers/`` are written by hand; kspec itself is TensorFlow-free, so nothing
 but this module keeps them honest: the generated data (and docs/layers.md) must be what the
-installed Keras gives, every refinement must name real constructor and ``call`` parameters,
+installed Keras gives, every record must name real constructor and ``call`` parameters,
 every schema must accept the Keras defaults, the merge layers' input counts and the recurrent
 layers' state outputs must be what Keras does, and every registry name must work in Keras.
 """
@@ -23,27 +23,23 @@ import pytest
 jsonschema = pytest.importorskip("jsonschema")
 
 import kspec  # noqa: E402
-from kspec.schemas import build  # noqa: E402
-from kspec.schemas.catalog import (  # noqa: E402
+from kspec.layers import LAYERS, REFUSED, Layer, canonical, count_outputs  # noqa: E402
+from kspec.layers.base import RULES  # noqa: E402
+from kspec.layers.catalog import (  # noqa: E402
     EXCLUDED,
-    LAYERS,
-    REFUSED,
-    canonical,
-    count_outputs,
     data,
     keras_config,
     registry_classes,
     registry_kind,
     registry_names,
 )
-from kspec.schemas.refinements import REFINEMENTS  # noqa: E402
-from kspec.schemas.types import Layer  # noqa: E402
+from kspec.schemas import build  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = "run `.venv/bin/python tools/gen_catalog.py` (then `python -m kspec.schemas.build`)"
 
-# The first refinements, complete entries (every argument), in this order.
-EXPECTED = (
+# The records that list every argument of their layer (in signature order).
+COMPLETE = (
     "Dense", "Flatten", "Dropout", "Activation", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose",
     "DepthwiseConv2D", "SeparableConv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
     "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
@@ -159,22 +155,26 @@ def test_data_names_its_keras_version() -> None:
 # -- refinements --------------------------------------------------------------------------
 
 
-def test_refinements_start_with_the_complete_entries_in_order() -> None:
-    assert tuple(REFINEMENTS)[: len(EXPECTED)] == EXPECTED
+def test_every_allowed_layer_has_a_record() -> None:
+    assert set(RULES) == set(CLASSES)
+    assert {RULES[n].family for n in RULES} == {
+        "activations", "attention", "conv", "core", "image", "merging", "normalization",
+        "pooling", "preprocessing", "recurrent", "regularization", "reshaping", "wrappers",
+    }  # fmt: skip
 
 
 @pytest.mark.tf
-@pytest.mark.parametrize("name", list(REFINEMENTS))
-def test_refinement_matches_keras_signature(name: str) -> None:
-    refine = REFINEMENTS[name]
+@pytest.mark.parametrize("name", list(RULES))
+def test_record_matches_keras_signature(name: str) -> None:
+    refine = RULES[name]
     params = _init_params(_cls(name))
     unknown = set(refine.args) - set(params)
     assert not unknown, f"{name}: not constructor parameters of keras.layers.{name}: {unknown}"
-    if name in EXPECTED:  # complete entries list every argument
+    if name in COMPLETE:  # complete records list every argument
         missing = set(params) - set(refine.args)
-        assert not missing, f"{name}: Keras parameters missing from the refinement: {missing}"
+        assert not missing, f"{name}: Keras parameters missing from the record: {missing}"
         assert list(refine.args) == [p for p in params if p in refine.args], "signature order"
-    if refine.required is not None:
+    if refine.required:
         no_default = {p for p, param in params.items() if param.default is inspect.Parameter.empty}
         assert set(refine.required) == no_default, f"{name}: required != args without default"
     for key, schema in refine.args.items():

@@ -48,7 +48,7 @@ import kspec
 from kspec import cli
 from kspec.codes import CODES
 from kspec.diagnostics import Diagnostic, KspecError
-from kspec.schemas.catalog import LAYERS
+from kspec.layers import LAYERS
 from kspec.spec import loader
 from kspec.spec.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_text
 

@@ -28,7 +28,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 def test_static_dot_has_clusters_edges_and_shapes() -> None:
     spec = kspec.load(ROOT / "examples" / "residual_cnn.yaml")
-    text = plot.ir_to_dot(spec, plot.static_shapes(spec))
+    text = plot.ir_to_dot(spec)
     # repeat: $depth (2) instances of the residual block, one downsample block
     for cluster in ("stage1_1", "stage1_2", "down", "stage2_1", "stage2_2"):
         assert f'subgraph "cluster_{cluster}"' in text

@@ -4,7 +4,7 @@
 2. The bundled examples and good specs: every node gets shapes, the model outputs are the known
    ones, and the 1,500-instance deep_residual is inferred fast and without recursion.
 3. The broken specs under tests/specs/shapes/: each file's `# expect:` header lines (the format
-   of tests/specs/bad/) give the exact (code, line) pairs infer() must report.
+   of tests/specs/bad/) give the exact (code, line) pairs the walk must report.
 4. With TensorFlow (marked `tf`): the same rules against Keras, layer by layer (a shape must be
    Keras' static shape; a reported problem must be one Keras refuses too), every node of every
    example against the built functional model, the broken specs must fail to build, and a
@@ -24,12 +24,15 @@ from typing import Any
 
 import pytest
 
-from kspec.spec import shapes
+from kspec.codes import CODES
+from kspec.layers import ShapeError, format_shape
+from kspec.layers import output_shapes as apply_layer
+from kspec.spec import walk as walking
 from kspec.spec.ir import Graph, Spec
 from kspec.spec.loader import load_file, load_text
 from kspec.spec.report import Reporter
 from kspec.spec.resolve import analyze
-from kspec.spec.shapes import ShapeError, apply_layer, format_shape, infer, model_outputs
+from kspec.spec.walk import Walk, walk
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -37,6 +40,12 @@ GOOD = sorted((ROOT / "tests" / "specs" / "good").glob("*.yaml"))
 BROKEN = sorted((ROOT / "tests" / "specs" / "shapes").glob("*.yaml"))
 
 N = None  # shorter shapes in the tables below
+SHAPE_CODES = {code: title for code, title in CODES.items() if code.startswith("KS4")}
+
+
+def _outputs(spec: Spec, table: dict[tuple[str, ...], Any]) -> list[Any]:
+    """The model's output shapes from a walk's table."""
+    return Walk(shapes=table).model_outputs(spec)
 
 
 def _analyzed(path: Path) -> tuple[Spec, Reporter]:
@@ -335,7 +344,7 @@ def test_rule_error(layer: str, args: dict[str, Any], inputs: Any, call: Any, co
     with pytest.raises(ShapeError) as info:
         apply_layer(layer, args, inputs, call)
     assert info.value.code == code
-    assert info.value.code in shapes.CODES
+    assert info.value.code in SHAPE_CODES
     assert info.value.hint, "every problem says how to fix it"
 
 
@@ -377,13 +386,14 @@ def test_format_shape() -> None:
 
 
 def test_codes_are_in_the_ks4xx_range() -> None:
-    assert all(re.fullmatch(r"KS4\d\d", c) for c in shapes.CODES)
-    assert all(t and t[0].islower() for t in shapes.CODES.values())
+    assert all(re.fullmatch(r"KS4\d\d", c) for c in SHAPE_CODES)
+    assert all(t and t[0].islower() for t in SHAPE_CODES.values())
 
 
 def test_no_tensorflow_import() -> None:
-    source = Path(shapes.__file__).read_text(encoding="utf-8")
-    assert not re.search(r"^\s*(import|from)\s+(tensorflow|keras|numpy)\b", source, re.M)
+    for module in [walking.__file__, *Path(walking.__file__).parent.parent.glob("layers/*.py")]:
+        source = Path(module).read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(import|from)\s+(tensorflow|keras|numpy)\b", source, re.M)
 
 
 def test_rules_never_crash() -> None:
@@ -391,7 +401,7 @@ def test_rules_never_crash() -> None:
     None, or a ShapeError: `kspec check` never crashes in shape inference."""
     hypothesis = pytest.importorskip("hypothesis")
     st = hypothesis.strategies
-    from kspec.schemas.catalog import LAYERS
+    from kspec.layers import LAYERS
 
     dims = st.lists(st.one_of(st.none(), st.integers(0, 12)), max_size=5)
     shape = dims.map(lambda d: (None, *d))
@@ -428,7 +438,7 @@ def test_rules_never_crash() -> None:
         try:
             out = apply_layer(*case)
         except ShapeError as err:
-            assert err.code in shapes.CODES
+            assert err.code in SHAPE_CODES
             return
         assert out is None or all(s is None or isinstance(s, tuple) for s in out)
 
@@ -453,12 +463,12 @@ EXPECTED_OUTPUTS: dict[str, list[Any]] = {
 
 
 def _instance_names(node: Any, env: dict[str, Any]) -> list[str]:
-    repeat = shapes._value(node.repeat, env) if node.repeat is not None else None
+    repeat = walking.value(node.repeat, env) if node.repeat is not None else None
     return [node.name] if repeat is None else [f"{node.name}_{i}" for i in range(1, repeat + 1)]
 
 
 def _expected_paths(spec: Spec) -> Iterator[tuple[str, ...]]:
-    """Every node path infer() must give shapes for (nested blocks included), iteratively."""
+    """Every node path the walk must give shapes for (nested blocks included), iteratively."""
     todo: list[tuple[Graph, dict[str, Any], tuple[str, ...]]] = [(spec.graph, spec.params, ())]
     while todo:
         graph, env, prefix = todo.pop()
@@ -468,7 +478,7 @@ def _expected_paths(spec: Spec) -> Iterator[tuple[str, ...]]:
                 continue
             block = spec.block(str(node.target))
             inner = dict(block.graph.params)
-            inner.update({k: shapes._value(v, env) for k, v in node.block_args})
+            inner.update({k: walking.value(v, env) for k, v in node.block_args})
             for inst in _instance_names(node, env):
                 yield (*prefix, inst)
                 todo.append((block.graph, inner, (*prefix, inst)))
@@ -477,7 +487,7 @@ def _expected_paths(spec: Spec) -> Iterator[tuple[str, ...]]:
 @pytest.mark.parametrize("path", EXAMPLES + GOOD, ids=[p.stem for p in EXAMPLES + GOOD])
 def test_every_node_gets_shapes(path: Path) -> None:
     spec, rep = _analyzed(path)
-    table = infer(spec, rep)
+    table = walk(spec, rep).shapes
     assert rep.diagnostics == []
     for p in _expected_paths(spec):
         assert p in table, p
@@ -496,28 +506,28 @@ def test_every_spec_has_expected_outputs() -> None:
 def test_model_outputs(stem: str) -> None:
     path = next(p for p in EXAMPLES + GOOD if p.stem == stem)
     spec, _ = _analyzed(path)
-    assert model_outputs(spec, infer(spec)) == EXPECTED_OUTPUTS[stem]
+    assert _outputs(spec, walk(spec).shapes) == EXPECTED_OUTPUTS[stem]
 
 
 def test_named_shapes() -> None:
     spec, _ = _analyzed(ROOT / "examples" / "multi_io.yaml")
-    table = infer(spec)
+    table = walk(spec).shapes
     assert table[("priority",)] == [(N, 1)]
     assert table[("department",)] == [(N, 4)]
     assert table[("embed",)] == [(N, N, 64)]
     spec, _ = _analyzed(ROOT / "examples" / "residual_cnn.yaml")
-    table = infer(spec)
+    table = walk(spec).shapes
     assert table[("stage1_2", "conv1")] == [(N, 32, 32, 32)]
     assert table[("down", "shortcut")] == [(N, 16, 16, 64)]
     assert table[("stage2",)] == table[("stage2_2",)] == [(N, 16, 16, 64)]
     spec, _ = _analyzed(ROOT / "examples" / "seq2seq.yaml")
-    assert infer(spec)[("enc",)] == [(N, N, 32), (N, 32), (N, 32)]
+    assert walk(spec).shapes[("enc",)] == [(N, N, 32), (N, 32), (N, 32)]
 
 
 def test_hostile_names_block_params() -> None:
     """Block instance params are evaluated in the outer env, over the block's defaults."""
     spec, _ = _analyzed(ROOT / "tests" / "specs" / "good" / "hostile_names.yaml")
-    table = infer(spec)
+    table = walk(spec).shapes
     assert table[("weights", "name")] == [(N, 6)]  # weights: ${layers + self} = 4 + 2
     assert table[("name", "tensors")] == [(N, 4)]  # max(layers, max) * model default 1
     assert table[("i_2", "instance")] == [(N, 9)]  # units: ${lambda + 1}
@@ -528,9 +538,9 @@ def test_param_overrides() -> None:
     assert doc is not None
     spec, diags = analyze(doc, {"units": 40, "num_classes": 3})
     assert spec is not None, diags
-    table = infer(spec)
+    table = walk(spec).shapes
     assert table[("hidden2",)] == [(N, 10)]
-    assert model_outputs(spec, table) == [(N, 3)]
+    assert _outputs(spec, table) == [(N, 3)]
 
 
 def test_deep_residual_is_fast_and_iterative() -> None:
@@ -540,14 +550,14 @@ def test_deep_residual_is_fast_and_iterative() -> None:
     sys.setrecursionlimit(depth + 60)  # no recursion per node, per instance or per block
     try:
         start = time.perf_counter()
-        table = infer(spec, rep)
+        table = walk(spec, rep).shapes
         elapsed = time.perf_counter() - start
     finally:
         sys.setrecursionlimit(limit)
     assert elapsed < 1.0, f"{elapsed:.2f} s"
     assert table[("body_1500", "add")] == [(N, 8)]
     assert len(table) == 1 + 3 + 1500 * 4  # input, stem/body/head, 1500 x (x, dense, add, out)
-    assert model_outputs(spec, table) == [(N, 1)]
+    assert _outputs(spec, table) == [(N, 1)]
     assert rep.diagnostics == []
 
 
@@ -572,12 +582,12 @@ def test_nested_blocks_do_not_recurse() -> None:
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(len(inspect.stack(0)) + 60)
     try:
-        table = infer(spec)
+        table = walk(spec).shapes
     finally:
         sys.setrecursionlimit(limit)
     # the second instance of b0 is fed the first one's (None, 3): its Dense gives (None, 4)
     assert table[("top_2", "inner", *["inner"] * 118, "inner")] == [(N, 3)]
-    assert model_outputs(spec, table) == [(N, 3)]
+    assert _outputs(spec, table) == [(N, 3)]
 
 
 def test_budget_bounds_nested_repeats() -> None:
@@ -603,9 +613,9 @@ outputs: top
 """
     spec, rep = _analyzed_text(text)
     start = time.perf_counter()
-    table = infer(spec, rep)
+    table = walk(spec, rep).shapes
     assert time.perf_counter() - start < 5.0
-    assert len(table) <= 3 * shapes.MAX_EVALUATIONS
+    assert len(table) <= 3 * walking.MAX_EVALUATIONS
     assert rep.diagnostics == []
 
 
@@ -629,7 +639,7 @@ def expectations(path: Path) -> set[tuple[str, int]]:
 
 def test_broken_corpus_is_large_enough() -> None:
     assert len(BROKEN) >= 8
-    assert {c for f in BROKEN for c, _ in expectations(f)} == set(shapes.CODES)
+    assert {c for f in BROKEN for c, _ in expectations(f)} == set(SHAPE_CODES)
 
 
 @pytest.mark.parametrize("path", BROKEN, ids=[p.stem for p in BROKEN])
@@ -637,7 +647,7 @@ def test_broken_spec(path: Path) -> None:
     expected = expectations(path)
     assert expected, f"{path.name} must start with '# expect' lines"
     spec, rep = _analyzed(path)  # the spec is otherwise clean: shapes are the only problem
-    infer(spec, rep)
+    walk(spec, rep)
     got = {(d.code, d.line) for d in rep.diagnostics}
     shown = "\n".join(f"  {d.code} {d.line}:{d.column} {d.message}" for d in rep.diagnostics)
     assert got == expected, f"{path.name}: got\n{shown}"
@@ -649,7 +659,7 @@ def test_broken_spec(path: Path) -> None:
 
 def test_block_problem_notes_the_instance() -> None:
     spec, rep = _analyzed(ROOT / "tests" / "specs" / "shapes" / "repeat_changes_shape.yaml")
-    infer(spec, rep)
+    walk(spec, rep)
     (d,) = rep.diagnostics
     assert d.pointer == "/blocks/widen/layers/1"
     assert d.node == "add"
@@ -658,7 +668,7 @@ def test_block_problem_notes_the_instance() -> None:
 
 def test_without_reporter() -> None:
     spec, _ = _analyzed(ROOT / "tests" / "specs" / "shapes" / "add_mismatch.yaml")
-    table = infer(spec)
+    table = walk(spec).shapes
     assert table[("merged",)] == [None]
     assert table[("head",)] == [None]  # downstream of a problem: unknown, not reported
 
@@ -707,7 +717,7 @@ def _share_spec(a: str, b: str, layer: str) -> str:
 def test_shared_layers(case: str) -> None:
     a, b, layer, code = SHARES[case]
     spec, rep = _analyzed_text(_share_spec(a, b, layer))
-    table = infer(spec, rep)
+    table = walk(spec, rep).shapes
     assert [(d.code, d.line) for d in rep.diagnostics] == ([(code, 8)] if code else [])
     assert (table[("second",)] == [None]) == bool(code)
 
@@ -802,7 +812,7 @@ def _compare_graph(spec: Spec, model: Any, table: dict[tuple[str, ...], Any]) ->
             if node.kind == "block":
                 block = spec.block(str(node.target))
                 inner = dict(block.graph.params)
-                inner.update({k: shapes._value(v, env) for k, v in node.block_args})
+                inner.update({k: walking.value(v, env) for k, v in node.block_args})
                 for inst in _instance_names(node, env):
                     sub = model.get_layer(inst)
                     got = [tuple(t.shape) for t in sub._inbound_nodes[0].output_tensors]
@@ -837,13 +847,13 @@ def test_every_node_matches_keras(path: Path) -> None:
     import kspec
 
     spec, _ = _analyzed(path)
-    table = infer(spec)
+    table = walk(spec).shapes
     keras.backend.clear_session()
     model = kspec.build_model(path, "functional")
     assert _compare_graph(spec, model, table) > 0
     from kspec.verify import output_shapes
 
-    assert model_outputs(spec, table) == output_shapes(spec, model)
+    assert _outputs(spec, table) == output_shapes(spec, model)
 
 
 @pytest.mark.tf
@@ -893,7 +903,7 @@ def test_shared_layers_match_keras(case: str) -> None:
             kspec.build_model(_unchecked(text), "functional")
         return
     model = kspec.build_model(_unchecked(text), "functional")
-    assert _compare_graph(spec, model, infer(spec)) == 2
+    assert _compare_graph(spec, model, walk(spec).shapes) == 2
 
 
 def _tainted(spec: Spec, graph: Graph) -> set[str]:
@@ -947,13 +957,13 @@ if specs is not None:
         spec, diags = analyze(doc, shapes=False)
         assert spec is not None, diags
         rep = Reporter(doc)
-        table = infer(spec, rep)
+        table = walk(spec, rep).shapes
         assert rep.diagnostics == [], [d.message for d in rep.diagnostics]  # no false errors
         keras.backend.clear_session()
         model = kspec.build_model(_unchecked(text), "functional")
         _compare_graph(spec, model, table)
         theirs = output_shapes(spec, model)
-        mine = model_outputs(spec, table)
+        mine = _outputs(spec, table)
         refs = spec.graph.output_refs()
         if spec.graph.outputs_form == "mapping":
             refs = [r for _, r in sorted(spec.graph.outputs, key=lambda kv: kv[0])]

@@ -8,7 +8,8 @@ Run from the repository root with the project's virtualenv after upgrading Keras
   summary, aliases), whether kspec allows or refuses it (and why), and the Keras registries kspec
   validates names against (activations, initializers, regularizers, constraints, optimizers,
   losses, metrics). TensorFlow-free to read; deterministic (sorted keys, two-space indent).
-* ``docs/layers.md``: the table of every layer class, from that data and kspec's refinements.
+* ``docs/layers.md``: the table of every layer class, from that data and kspec's layer records
+  (kspec/layers/).
 
 ``tests/test_catalog.py`` regenerates both in memory and fails when the committed files differ.
 """
@@ -462,9 +463,9 @@ def _cell(text: str) -> str:
 
 
 def render_docs(data: dict[str, Any]) -> str:
-    """docs/layers.md for ``data`` with kspec's refinements (kspec.schemas.catalog)."""
+    """docs/layers.md for ``data`` with the records of kspec/layers/ (kspec.layers.catalog)."""
     sys.path.insert(0, ROOT)
-    from kspec.schemas.catalog import EXCLUDED, assemble
+    from kspec.layers.catalog import EXCLUDED, assemble
 
     cat = assemble(data)
     names = sorted(data["layers"])

@@ -14,7 +14,7 @@ from typing import Any
 
 from kspec.compiler.naming import Namespace
 from kspec.compiler.source import Writer, check_source, literal, py_str
-from kspec.schemas.catalog import LAYERS
+from kspec.layers import LAYERS
 from kspec.spec.ir import Dict, Graph, Input, Node, Ref, Spec
 
 

@@ -15,6 +15,7 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from kspec.layers.catalog import object_family
 from kspec.spec.expressions import Expr, to_source
 from kspec.spec.ir import Dict, LayerSpec
 
@@ -53,19 +54,6 @@ def literal(value: Any, rename: Mapping[str, str] | None = None) -> str:
     raise TypeError(f"cannot emit {type(value).__name__}")
 
 
-# Arguments that take a Keras object, written in a spec as a name or {type: Class, ...args}.
-OBJECT_FAMILIES = {
-    "_initializer": "initializers",
-    "_regularizer": "regularizers",
-    "_constraint": "constraints",
-}
-
-
-def object_family(arg: str) -> str | None:
-    """``kernel_initializer`` -> ``initializers``; None for other arguments."""
-    return next((fam for suffix, fam in OBJECT_FAMILIES.items() if arg.endswith(suffix)), None)
-
-
 def argument(name: str, value: Any, rename: Mapping[str, str] | None = None) -> str:
     """A layer argument: ``{type: HeNormal, seed: 1}`` for an initializer (regularizer,
     constraint) becomes ``tf.keras.initializers.HeNormal(seed=1)`` when ``HeNormal`` is a class
@@ -79,7 +67,7 @@ def argument(name: str, value: Any, rename: Mapping[str, str] | None = None) -> 
 
 
 def _is_registry_call(family: str, value: Dict) -> bool:
-    from kspec.schemas.catalog import registry_classes
+    from kspec.layers.catalog import registry_classes
 
     t = value.get("type")
     return (

@@ -16,7 +16,7 @@ from kspec.compiler import lower
 from kspec.compiler.naming import Namespace
 from kspec.compiler.source import Writer, layer_call, literal, py_str
 from kspec.spec.ir import Graph, Node, Spec
-from kspec.spec.resolve import pascal_case
+from kspec.spec.names import pascal_case
 
 
 def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lowered:

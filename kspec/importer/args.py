@@ -70,7 +70,7 @@ def serialized_object(key: str, value: dict[str, Any]) -> Any:
     meant and the name is registered, else ``{type: Class, ...arguments that differ}``."""
     import keras
 
-    from kspec.schemas.catalog import data, registry_classes, registry_names
+    from kspec.layers.catalog import data, registry_classes, registry_names
 
     family = _object_family(key) or next(
         (f for f in _FAMILIES if value.get("module") == f"keras.{f}"), None

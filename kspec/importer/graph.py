@@ -182,7 +182,7 @@ class Reader:
         """``Dense``, or ``module.Class`` for a layer class from a module the user allowed."""
         import keras
 
-        from kspec.schemas.catalog import LAYERS, REFUSED
+        from kspec.layers.catalog import LAYERS, REFUSED
 
         cls = type(layer)
         public = getattr(keras.layers, cls.__name__, None)

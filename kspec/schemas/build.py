@@ -8,7 +8,7 @@ Two variants come from one description:
   by their values, so ``units: ${units / 4}`` is checked as the float it evaluates to).
 
 Run ``python -m kspec.schemas.build`` to regenerate the published file after editing
-``refinements.py`` or regenerating ``keras_layers.json`` (``tools/gen_catalog.py``).
+a record under ``kspec/layers/`` or regenerating ``keras_layers.json`` (``tools/gen_catalog.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kspec.schemas.catalog import LAYERS, registry_classes, registry_defs, registry_names
-from kspec.schemas.types import BOOL, DTYPES, POS_INT, STRING, Layer, Schema
+from kspec.layers import LAYERS, Layer
+from kspec.layers.catalog import registry_classes, registry_defs, registry_names
+from kspec.schemas.types import BOOL, DTYPES, POS_INT, STRING, Schema
 
 SCHEMA_ID = "https://kspec.dev/schemas/kspec-1.schema.json"
 SCHEMA_FILE = "kspec-1.schema.json"

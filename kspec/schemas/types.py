@@ -2,13 +2,12 @@
 
 Each helper returns a JSON Schema fragment (a plain dict). ``catalog.py`` describes every layer
 with these, and ``build.py`` assembles the catalog into the kspec-1 JSON Schema. Keeping the
-fragments here means a layer entry reads like its Keras signature and adding a layer is one entry.
+fragments here means a layer's record (kspec/layers/) reads like its Keras signature.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 Schema = dict[str, Any]
 
@@ -105,60 +104,3 @@ ANY: Schema = {}
 def arg(schema: Schema, description: str) -> Schema:
     """An argument: its schema with a description (every key in the schema documents itself)."""
     return {**schema, "description": description}
-
-
-Inputs = Literal["one", "many", "call"]
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One Keras layer class as kspec knows it.
-
-    ``args``: constructor arguments (name -> schema with description); ``required``: those without
-    a default. ``inputs``: ``one`` (a single tensor), ``many`` (a list of
-    ``min_inputs``..``max_inputs`` tensors: merge layers) or ``call`` (named call arguments, the
-    first of ``call_args`` taking the main input). ``call_args``: the keyword arguments the layer's
-    ``call`` accepts (used for ``inputs:`` mappings and ``call:`` constants).
-    ``state_outputs``: for recurrent layers, how many state tensors ``return_state`` adds.
-    """
-
-    doc: str
-    args: dict[str, Schema] = field(default_factory=dict)
-    required: tuple[str, ...] = ()
-    inputs: Inputs = "one"
-    min_inputs: int = 1
-    max_inputs: int | None = None
-    call_args: tuple[str, ...] = ()
-    state_outputs: int = 0
-    # Added with the generated catalog (defaults keep older entries valid):
-    # ``call_outputs``: values a call returns when no option adds any (an RNN cell: 2, its
-    # output and its new states); ``cell_states``: for an RNN cell, the state tensors an RNN
-    # over it returns with return_state; ``adapt``: a preprocessing layer whose state normally
-    # comes from ``adapt()``; ``note``: what the docs say about it.
-    call_outputs: int = 1
-    cell_states: int = 0
-    adapt: bool = False
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Refine:
-    """Hand-written refinements of one generated layer entry (kspec/schemas/refinements.py).
-
-    ``args``: argument name -> schema with description, replacing the schema inferred from the
-    Keras signature (an argument not listed keeps the inferred one). ``doc``, ``required`` and
-    ``call_args`` replace the generated values when given; the other fields are the
-    :class:`Layer` fields of the same names.
-    """
-
-    doc: str | None = None
-    args: dict[str, Schema] = field(default_factory=dict)
-    required: tuple[str, ...] | None = None
-    inputs: Inputs = "one"
-    min_inputs: int = 1
-    max_inputs: int | None = None
-    call_args: tuple[str, ...] | None = None
-    state_outputs: int = 0
-    call_outputs: int = 1
-    cell_states: int = 0
-    note: str = ""

@@ -148,9 +148,12 @@ class Spec:
     imports: tuple[str, ...]
     source: str
     sha256: str
-    # Where it came from, to check it again with other params (not part of the IR's value).
+    # Where it came from, to check it again with other params, and what the checker's walk
+    # over its instances found (kspec.spec.walk.Walk: shapes, layer calls) - not part of the
+    # IR's value.
     document: Any = field(default=None, compare=False, repr=False)
     overrides: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    walk: Any = field(default=None, compare=False, repr=False)
 
     def with_document(self, document: Any, overrides: dict[str, Any]) -> Spec:
         return replace(self, document=document, overrides=dict(overrides))

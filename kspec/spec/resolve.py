@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import builtins
 import hashlib
 import keyword
 import math
@@ -23,8 +22,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kspec.diagnostics import Diagnostic
+from kspec.layers import LAYERS, REFUSED, count_outputs
+from kspec.layers.catalog import object_family
 from kspec.schemas.build import NODE_KEYS
-from kspec.schemas.catalog import LAYERS, REFUSED, count_outputs
 from kspec.spec import validate as schema
 from kspec.spec.expressions import Expr, ExprError, evaluate, is_expression, parse_value
 from kspec.spec.ir import (
@@ -40,26 +40,11 @@ from kspec.spec.ir import (
     instance_names,
 )
 from kspec.spec.loader import Document, Path
+from kspec.spec.names import RESERVED_MODULES, RESERVED_PARAMS, is_dotted_name, pascal_case
 from kspec.spec.report import Reporter, did_you_mean, reset_suggestions
-from kspec.spec.shapes import infer
+from kspec.spec.walk import walk
 
 SUPPORTED_VERSIONS = (1,)
-
-
-# Keyword arguments of keras.Model / Layer constructors: a param with one of these names would
-# change how Keras builds the model (``inputs=`` even makes it a Functional model).
-RESERVED_PARAMS = frozenset(
-    {"name", "dtype", "trainable", "autocast", "inputs", "outputs", "input_shape",
-     "batch_input_shape", "dynamic"}
-)  # fmt: skip
-
-# Top-level names an `imports:` module may not have: Keras itself (its layers are available by
-# name, and refused ones stay refused), and names the generated module uses or Python provides.
-RESERVED_MODULES = frozenset(
-    {"tf", "tensorflow", "keras", "tf_keras", "kspec", "build_model", "compile_model", "INPUTS"}
-    | set(dir(builtins))
-)
-
 
 
 def reserved_module(module: str) -> bool:
@@ -253,21 +238,10 @@ def _check_layer_args(
     return True
 
 
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
-
-
-def is_dotted_name(text: str) -> bool:
-    """``package.module.Name``: identifiers (no keywords) joined by dots. A custom layer's type
-    and an import become code, so nothing else may pass."""
-    return bool(_DOTTED.match(text)) and not any(keyword.iskeyword(p) for p in text.split("."))
-
-
 def _check_objects(node_ev: dict[str, Any], path: Path, ctx: _Ctx, name: str | None) -> None:
     """``{type: HeNormal, seed: 1}`` for an initializer, regularizer or constraint becomes
     ``tf.keras.initializers.HeNormal(seed=1)``: its type and argument names must be
     identifiers."""
-    from kspec.compiler.source import object_family
-
     for arg, value in node_ev.items():
         if object_family(arg) is None or not isinstance(value, dict):
             continue
@@ -909,11 +883,6 @@ def _make_node(
 # -- the whole spec -----------------------------------------------------------------------
 
 
-def pascal_case(name: str) -> str:
-    out = "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
-    return out if out and out[0].isalpha() else "Model" + out
-
-
 def _inputs(raw: Any, sym: Any) -> tuple[Input, ...]:
     out = []
     if not isinstance(raw, dict):
@@ -1195,8 +1164,8 @@ def analyze(
         source=os.path.basename(doc.path),
         sha256=hashlib.sha256(text).hexdigest(),
     )
-    if shapes:
-        infer(spec, rep)  # static shapes: only definite problems (KS401-KS409)
+    if shapes:  # the walk over the instances: static shapes, reporting definite problems
+        spec = replace(spec, walk=walk(spec, rep))
         if rep.errors:
             return None, rep.finish()
     return spec, rep.finish()

@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft202012Validator, validators
 
+from kspec.layers import LAYERS
 from kspec.schemas.build import (
     NAME_PATTERN,
     REF_PATTERN,
@@ -26,7 +27,6 @@ from kspec.schemas.build import (
     nested_args_schema,
     strict_document,
 )
-from kspec.schemas.catalog import LAYERS
 from kspec.spec.loader import Path
 from kspec.spec.report import Reporter, did_you_mean, suggest
 

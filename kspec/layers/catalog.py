@@ -1,27 +1,33 @@
-"""The Keras layers kspec knows: the generated Keras data plus the hand-written refinements.
+"""The assembled catalog: every Keras layer class with what kspec knows about it.
 
-``keras_layers.json`` (generated from the installed Keras by ``tools/gen_catalog.py``) lists
-every public ``keras.layers`` class: its constructor arguments with their defaults and
-descriptions, its ``call`` parameters, and whether kspec refuses it. Each argument's schema is
-inferred here from its default and its name (``activation`` -> an activation name, ``*_initializer``
--> an initializer, ``padding``, ``data_format``, ``seed``, ``layer``/``cell`` -> a nested layer,
-a bool default -> a boolean, ...); ``refinements.py`` says more where that is not enough. The
-result is :data:`LAYERS` (type name, aliases included -> :class:`Layer`), :data:`REFUSED` (type
-name -> why it is not available) and the registries' names for ``build.py``.
+``kspec/schemas/keras_layers.json`` (generated from the installed Keras by
+``tools/gen_catalog.py``) lists every public ``keras.layers`` class: its constructor arguments
+with their defaults and descriptions, its ``call`` parameters, and whether kspec refuses it.
+Each argument's schema is inferred here from its default and its name (``activation`` -> an
+activation name, ``*_initializer`` -> an initializer, ``padding``, ``data_format``, ``seed``,
+``layer``/``cell`` -> a nested layer, a bool default -> a boolean, ...); the hand-written record
+of the layer's family module says more where that is not enough, and brings its rules. The
+result is :data:`LAYERS` (type name, aliases included -> :class:`~kspec.layers.base.Layer`),
+:data:`REFUSED` (type name -> why it is not available) and the registries' names for the JSON
+Schema (``kspec/schemas/build.py``).
 
-TensorFlow-free by design: nothing here imports Keras.
+The functions at the end apply a layer's rules to a call (shape inference, weight counts, the
+number of outputs, shared-layer checks); every stage asks them. TensorFlow-free by design.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from kspec.schemas.refinements import REFINEMENTS
+from kspec.layers.base import (
+    RULES,
+    Layer,
+)
 from kspec.schemas.types import (
     ACTIVATION,
     ANY,
@@ -40,8 +46,6 @@ from kspec.schemas.types import (
     REGULARIZER,
     SEED,
     STRING,
-    Layer,
-    Refine,
     Schema,
     arg,
     nullable,
@@ -245,39 +249,34 @@ class Catalog:
     aliases: dict[str, str]
 
 
-def _merge(name: str, entry: Mapping[str, Any], refine: Refine | None) -> Layer:
-    refine = refine or Refine()
+def _merge(name: str, entry: Mapping[str, Any], rule: Layer | None) -> Layer:
+    """The generated entry completed by the hand-written record (``rule``)."""
+    rule = rule or Layer(name, family="other")
     generated = [a for a in entry["args"] if a["name"] not in EXCLUDED]
     names = [a["name"] for a in generated]
-    unknown = set(refine.args) - set(names)
+    unknown = set(rule.args) - set(names)
     if unknown:
-        raise ValueError(f"refinements.py: {name} has no constructor argument {sorted(unknown)}")
-    args = {a["name"]: refine.args.get(a["name"]) or infer(a) for a in generated}
+        raise ValueError(f"kspec/layers: {name} has no constructor argument {sorted(unknown)}")
     required = tuple(a["name"] for a in generated if a["required"])
-    return Layer(
-        doc=refine.doc or entry["summary"],
-        args=args,
-        required=required if refine.required is None else refine.required,
-        inputs=refine.inputs,
-        min_inputs=refine.min_inputs,
-        max_inputs=refine.max_inputs,
-        call_args=tuple(entry["call"]) if refine.call_args is None else refine.call_args,
-        state_outputs=refine.state_outputs,
-        call_outputs=refine.call_outputs,
-        cell_states=refine.cell_states,
+    return replace(
+        rule,
+        name=name,
+        doc=rule.doc or entry["summary"],
+        args={a["name"]: rule.args.get(a["name"]) or infer(a) for a in generated},
+        required=rule.required or required,
+        call_args=rule.call_args or tuple(entry["call"]),
         adapt=bool(entry["adapt"]),
-        note=refine.note,
     )
 
 
 def assemble(keras_data: Mapping[str, Any]) -> Catalog:
-    """The catalog for ``keras_data`` (the generated document) and ``REFINEMENTS``."""
+    """The catalog for ``keras_data`` (the generated document) and the hand-written records."""
     layers: dict[str, Layer] = {}
     refused: dict[str, str] = {}
     aliases: dict[str, str] = {}
-    stale = set(REFINEMENTS) - set(keras_data["layers"])
+    stale = set(RULES) - set(keras_data["layers"])
     if stale:
-        raise ValueError(f"refinements.py names layers Keras does not have: {sorted(stale)}")
+        raise ValueError(f"kspec/layers: records of layers Keras does not have: {sorted(stale)}")
     for name, entry in sorted(keras_data["layers"].items()):
         names = [name, *entry["aliases"]]
         for alias in entry["aliases"]:
@@ -286,7 +285,7 @@ def assemble(keras_data: Mapping[str, Any]) -> Catalog:
             for n in names:
                 refused[n] = keras_data["refused"][name]
             continue
-        layer = _merge(name, entry, REFINEMENTS.get(name))
+        layer = _merge(name, entry, RULES.get(name))
         for n in names:
             layers[n] = layer
     return Catalog(dict(sorted(layers.items())), dict(sorted(refused.items())), aliases)
@@ -377,51 +376,20 @@ def registry_defs() -> dict[str, Schema]:
     return out
 
 
-# -- outputs -------------------------------------------------------------------------------
-
-
-def state_count(type_name: str, args: Mapping[str, Any]) -> int:
-    """How many state values a recurrent layer returns with ``return_state: true`` (per
-    direction): LSTM 2, GRU 1, an RNN its cell's (a StackedRNNCells: one per cell)."""
-    layer = LAYERS.get(type_name)
-    if layer is None:
-        return 0
-    if layer.state_outputs:
-        return layer.state_outputs
-    if canonical(type_name) == "RNN":
-        cell = args.get("cell")
-        if isinstance(cell, Mapping) and isinstance(cell.get("type"), str):
-            if canonical(cell["type"]) == "StackedRNNCells":
-                cells = cell.get("cells")
-                return len(cells) if isinstance(cells, list) else 0
-            inner = LAYERS.get(cell["type"])
-            return inner.cell_states if inner else 0
-    return 0
-
-
-def count_outputs(type_name: str, args: Mapping[str, Any], call: Mapping[str, Any]) -> int:
-    """How many values a call of a ``type_name`` layer returns (``node[i]`` indexes them), from
-    its arguments and its ``call:`` constants (all evaluated)."""
-    layer = LAYERS.get(type_name)
-    if layer is None:
-        return 1
-    if canonical(type_name) == "Bidirectional":
-        # merge_mode: null returns the forward and backward outputs separately
-        outputs = 2 if "merge_mode" in args and args["merge_mode"] is None else 1
-        inner = args.get("layer")
-        if isinstance(inner, Mapping) and inner.get("return_state") is True:
-            outputs += 2 * state_count(str(inner.get("type")), inner)
-        return outputs
-    if args.get("return_state") is True:
-        states = state_count(type_name, args)
-        if states:
-            return 1 + states
-    if call.get("return_attention_scores") is True:
-        return 2
-    return layer.call_outputs
-
-
 # -- Keras objects given as mappings ---------------------------------------------------------
+
+
+# Arguments that take a Keras object, written in a spec as a name or {type: Class, ...args}.
+OBJECT_FAMILIES = {
+    "_initializer": "initializers",
+    "_regularizer": "regularizers",
+    "_constraint": "constraints",
+}
+
+
+def object_family(arg: str) -> str | None:
+    """``kernel_initializer`` -> ``initializers``; None for other arguments."""
+    return next((fam for suffix, fam in OBJECT_FAMILIES.items() if arg.endswith(suffix)), None)
 
 
 def registry_kind(schema: Schema) -> str | None:

@@ -1,0 +1,82 @@
+"""The layer registry: one record per Keras layer class, grouped by family.
+
+Each family module (``core``, ``conv``, ``pooling``, ``reshaping``, ``merging``, ``normalization``,
+``regularization``, ``activations``, ``attention``, ``recurrent``, ``wrappers``,
+``preprocessing``, ``image``) registers a :class:`~kspec.layers.base.Layer` record per class: its
+argument refinements, how it is called, how many values it returns, its static shape and weight
+rules, what its first call fixes, hints and the context the coverage test uses it in.
+:mod:`kspec.layers.catalog` completes the records with the data generated from the installed
+Keras; :mod:`kspec.layers.apply` applies their rules. Adding a layer is one record in one family
+module (see docs/design.md, "How to add a layer").
+
+TensorFlow-free by design: nothing here imports Keras.
+"""
+
+from __future__ import annotations
+
+from kspec.layers import (  # noqa: F401  (each family module registers its records)
+    activations,
+    attention,
+    conv,
+    core,
+    image,
+    merging,
+    normalization,
+    pooling,
+    preprocessing,
+    recurrent,
+    regularization,
+    reshaping,
+    wrappers,
+)
+from kspec.layers.apply import (
+    apply_shape,
+    apply_weights,
+    check_share,
+    count_outputs,
+    make_call,
+    output_shapes,
+    plain_args,
+    weight_count,
+)
+from kspec.layers.base import (
+    BAD_VALUE,
+    Call,
+    Count,
+    Example,
+    Layer,
+    Nested,
+    Shape,
+    ShapeError,
+    Shapes,
+    Unknown,
+    format_shape,
+)
+from kspec.layers.catalog import ALIASES, KERAS_VERSION, LAYERS, REFUSED, canonical
+
+__all__ = [
+    "ALIASES",
+    "BAD_VALUE",
+    "KERAS_VERSION",
+    "LAYERS",
+    "REFUSED",
+    "Call",
+    "Count",
+    "Example",
+    "Layer",
+    "Nested",
+    "Shape",
+    "ShapeError",
+    "Shapes",
+    "Unknown",
+    "apply_shape",
+    "apply_weights",
+    "canonical",
+    "check_share",
+    "count_outputs",
+    "format_shape",
+    "make_call",
+    "output_shapes",
+    "plain_args",
+    "weight_count",
+]
