@@ -36,6 +36,7 @@ def import_model(
     label = f"model {model.name!r}" if hasattr(model, "name") else "the model"
     graph_function(model, label)
     graph = deep_call(lambda: reader.read(model, label))
+    reader.finish(graph)
     spec = Imported(
         spec_name(name or model.name), graph, reader.blocks, reader.imports, reader.warnings
     )

@@ -171,6 +171,7 @@ def _factor(graph: Graph, taken_blocks: set[str], env: dict[str, Any]) -> list[B
             for g in groups:
                 claimed.update(g.members)
     if not chosen:
+        graph.nodes = _repeats(graph.nodes, graph)
         return []
     nodes = _contract(index, chosen)
     if nodes is None:  # instances that interleave: keep the graph as it is
@@ -325,7 +326,7 @@ def _make_block(
     params, exprs = _params(groups, env)
     if params is None:
         return None
-    name = _block_name(first.prefix, taken)
+    name = block_name(first.prefix, taken)
     nodes = index.graph.nodes
     in_names = _input_names(len(first.inputs), set(first.inner.values()))
     local_of = {nodes[m].name: first.inner[m] for m in first.members}
@@ -455,7 +456,7 @@ def _body_args(node: Node, inner: str, exprs: dict[tuple[Any, ...], Expr]) -> di
     return walk(node.full, node.args, ())
 
 
-def _block_name(prefix: str, taken: set[str]) -> str:
+def block_name(prefix: str, taken: set[str]) -> str:
     """``conv2_block1`` -> ``conv_block``: the prefix without its numbering."""
     base = re.sub(r"[0-9]+[a-z]?(?=_|\Z)", "", prefix)
     base = re.sub(r"_+", "_", base).strip("_") or "block"

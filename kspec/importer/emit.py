@@ -60,6 +60,12 @@ def _layer_lines(graph: Graph, indent: str) -> list[str]:
     return lines
 
 
+def graph_text(graph: Graph) -> str:
+    """A block body's text (equal texts: equal blocks)."""
+    lines = [_flow(list(graph.inputs)), *_layer_lines(graph, ""), _flow(_plain_refs(graph.outputs))]
+    return "\n".join(lines)
+
+
 def render(spec: Imported) -> str:
     """The spec's YAML text."""
     lines = [

@@ -70,6 +70,8 @@ class Reader:
         self.warnings: list[Diagnostic] = []
         self._owner: dict[int, str] = {}  # id(layer) -> where it is used
         self._block_names: set[str] = set()
+        self._bodies: dict[str, Block] = {}  # a block's text -> the block
+        self._shared: set[str] = set()  # blocks that several nested models use
 
     def read(self, model: Any, where: str, block: bool = False) -> Graph:
         """The graph of ``model``. ``block``: read as a block body (inputs without entries,
@@ -118,6 +120,12 @@ class Reader:
             spec[(id(op), index)] = node.name
             counts[(id(op), index)] = node.n_outputs
             nodes.append(node)
+        if not nodes:
+            raise error(
+                "KS907",
+                f"{where} has no layers (its outputs are its inputs); a spec has at least one",
+                "remove the empty model, or give it a layer",
+            )
         outputs = _outputs(fn, ref, block)
         return Graph(inputs, nodes, outputs)
 
@@ -264,19 +272,45 @@ class Reader:
         return wiring, call
 
     def _block(self, model: Any, where: str) -> Block:
+        """The block of a nested model; models with the same layers (the instances of one
+        kspec block, an ensemble of copies) share one."""
+        from kspec.importer.emit import graph_text
+
         graph = self.read(model, where, block=True)
+        if not model.trainable:  # a frozen nested model: every layer in it is frozen
+            for node in graph.nodes:
+                if node.kind == "type" and node.weighted:
+                    node.args["trainable"] = node.full["trainable"] = False
+        body = graph_text(graph)
+        if body in self._bodies:
+            block = self._bodies[body]
+            self._shared.add(block.name)
+            return block
         name = spec_name(model.name)
         k, base = 2, name
         while name in self._block_names:
             name, k = f"{base}_{k}", k + 1
         self._block_names.add(name)
-        if not model.trainable:  # a frozen nested model: every layer in it is frozen
-            for node in graph.nodes:
-                if node.kind == "type" and node.weighted:
-                    node.args["trainable"] = node.full["trainable"] = False
         block = Block(name, {}, graph)
+        self._bodies[body] = block
         self.blocks.append(block)
         return block
+
+    def finish(self, top: Graph) -> None:
+        """Name a block that several nested models share after what they have in common
+        (``stage_1``, ``stage_2`` -> ``stage``)."""
+        from kspec.importer.blocks import block_name
+
+        taken = {b.name for b in self.blocks}
+        renamed = {}
+        for block in self.blocks:
+            if block.name in self._shared:
+                taken.discard(block.name)
+                renamed[block.name] = block.name = block_name(block.name, taken)
+        for graph in [top, *(b.graph for b in self.blocks)]:
+            for node in graph.nodes:
+                if node.kind == "block":
+                    node.target = renamed.get(node.target, node.target)
 
 
 def _tensors(value: Any, ref: Any, label: str) -> Ref | list[Ref] | None:
