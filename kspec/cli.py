@@ -80,13 +80,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     limits = Limits(max_bytes=args.max_bytes)
     params = _params(args.param)
     diags: list[Diagnostic] = []
-    for path in files:
-        spec, found = api.analyze_file(path, params or None, limits)
-        if args.build and not has_errors(found):
-            found += _build_diagnostics(path, params, args)
-        if args.shapes and spec is not None and not has_errors(found):
-            _print_shapes(path, spec)
-        diags.extend(found)
+    from kspec.spec import stubs
+
+    with stubs.using(stubs.read(args.stubs or [])):
+        for path in files:
+            spec, found = api.analyze_file(path, params or None, limits)
+            if args.build and not has_errors(found):
+                found += _build_diagnostics(path, params, args)
+            if args.shapes and spec is not None and not has_errors(found):
+                _print_shapes(path, spec)
+            diags.extend(found)
     if args.format == "text":
         _report(diags)
         errors = sum(d.severity == "error" for d in diags)
@@ -394,6 +397,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_stubs(args: argparse.Namespace) -> int:
+    """Write the layer signatures of custom layer modules to a stub file."""
+    from kspec.stubgen import stub_text
+
+    text = stub_text(args.modules, args.allow_import or ())
+    if args.output:
+        write_atomic(args.output, text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from kspec.schemas.build import published, render
 
@@ -476,6 +492,13 @@ def parser() -> argparse.ArgumentParser:
         default=MAX_BYTES,
         metavar="N",
         help=f"largest spec file accepted (default {MAX_BYTES:,})",
+    )
+    c.add_argument(
+        "--stubs",
+        action="append",
+        metavar="FILE",
+        help="check custom layers' arguments against the signatures in this stub file "
+        "(written by `kspec stubs`; repeatable)",
     )
     c.add_argument("--quiet", "-q", action="store_true", help="no summary line when clean")
     with_params(c)
@@ -625,6 +648,18 @@ def parser() -> argparse.ArgumentParser:
     )
     with_imports(m, "custom layers: ")
     m.set_defaults(func=cmd_import)
+
+    t = sub.add_parser(
+        "stubs",
+        help="write custom layer signatures for `kspec check --stubs`",
+        description="Import custom layer modules (with your permission) and write the "
+        "constructor signatures of their layer classes to a stub file, so that `kspec check "
+        "--stubs FILE` checks the arguments of those layers without importing anything.",
+    )
+    t.add_argument("modules", nargs="+", metavar="MODULE", help="custom layer modules")
+    t.add_argument("--output", "-o", metavar="FILE.json", help="write here (atomically)")
+    with_imports(t)
+    t.set_defaults(func=cmd_stubs)
 
     v = sub.add_parser(
         "verify",

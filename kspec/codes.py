@@ -69,4 +69,6 @@ CODES: dict[str, str] = {
     "KS904": "training data missing or unreadable",
     "KS905": "Graphviz cannot render the plot",
     "KS906": "model cannot be imported",
+    "KS907": "part of the model kspec cannot express",
+    "KS908": "stub file unreadable",
 }

@@ -1306,9 +1306,10 @@ graphviz`; conda: `conda install graphviz`), or write `-o graph.dot` and render 
 
 E["KS906"] = dict(
     cause="""`kspec import MODEL` could not turn MODEL into a spec: the .keras file cannot be
-loaded (Keras' safe mode refuses files that carry code), `module:function` cannot be imported
-or called, or the model is not a Functional model (a subclassed model has no graph to read), or
-it nests another model. Exit status 2.""",
+loaded (Keras' safe mode refuses files that carry code; a file with custom layers needs
+`--allow-import MODULE`), `module:function` cannot be imported or called, the model is not a
+Functional or Sequential model (a subclassed model has no graph to read), or it is a Sequential
+model that has no input shape yet. Exit status 2.""",
     examples=[
         (
             "`kspec import no_such_module:build`:",
@@ -1318,8 +1319,61 @@ it nests another model. Exit status 2.""",
         )
     ],
     fix="""Give a `.keras` file saved from a Functional model, or `module:function` where the
-module is importable (on `PYTHONPATH`) and the function returns a Functional model. Rebuild a
-subclassed model with `keras.Input` -> layers -> `keras.Model(inputs, outputs)` first.""",
+module is importable (on `PYTHONPATH`) and the function returns a Functional or built
+Sequential model. Rebuild a subclassed model with `keras.Input` -> layers ->
+`keras.Model(inputs, outputs)` first; build a Sequential model with `keras.Input` first.""",
+)
+
+E["KS907"] = dict(
+    cause="""`kspec import` met a part of the model that a spec cannot say: a layer that carries
+code (`Lambda`), a custom layer class defined inside a function or in `__main__`, or one whose
+constructor takes no `name`, an argument value with no spec form (a custom regularizer, a
+Python function as activation), an operation on tensors with no `keras.ops` spelling (`x[:, 0]`
+indexing), a nested model applied twice, or a layer shared between a model and a model nested
+in it. The message names the layer or operation and where it is (`model 'outer' > 'encoder'`).
+Exit status 2. As a warning, KS907 says what the spec leaves out (a call with `training=True`).""",
+    examples=[
+        (
+            "Importing a model with a `Lambda` layer:",
+            None,
+            [],
+            "import keras, kspec\n"
+            "from kspec.importer import import_model\n"
+            "x = keras.Input((4,))\n"
+            "model = keras.Model(x, keras.layers.Lambda(lambda t: t * 2, name='double')(x))\n"
+            "try:\n"
+            "    import_model(model)\n"
+            "except kspec.KspecError as exc:\n"
+            "    d = exc.diagnostics[0]\n"
+            "    print(f'error[{d.code}]: {d.message}')\n",
+        )
+    ],
+    fix="""Write the computation as a layer class at the top level of a module you control (with
+`**kwargs` passed to `super().__init__`), or with `keras.ops` calls, and import again with
+`--allow-import MODULE`. Use Keras' own initializers, regularizers and constraints, or a
+custom layer that creates them itself.""",
+)
+
+E["KS908"] = dict(
+    cause="""`kspec check --stubs FILE` (or `kspec.check(path, stubs=[FILE])`) could not read
+FILE as a stub file: it does not exist, is not JSON, or lacks `"kspec_stubs": 1` and a
+`modules` mapping. Exit status 2.""",
+    examples=[
+        (
+            "`kspec check spec.yaml --stubs spec.yaml`:",
+            spec("""
+            inputs:
+              x: {shape: [4]}
+            layers:
+              - {name: d, type: Dense, units: 2}
+            outputs: d
+            """),
+            ["check", "spec.yaml", "--stubs", "spec.yaml"],
+            None,
+        )
+    ],
+    fix="""Write the file with `kspec stubs MODULE --allow-import MODULE -o FILE` (again after
+the module changes).""",
 )
 
 
@@ -1479,7 +1533,7 @@ errors appear as annotations on a pull request's diff. Both are described in
 | KS201–KS215 | names, references and the graph |
 | KS401–KS409 | shapes (static inference) |
 | KS301–KS306 | expressions |
-| KS901–KS906 | the environment, Keras, permissions, data, Graphviz, import |
+| KS901–KS908 | the environment, Keras, permissions, data, Graphviz, import, stub files |
 
 In the examples below each spec is saved as `spec.yaml` and checked with `kspec check spec.yaml`
 unless the example says otherwise.

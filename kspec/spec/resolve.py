@@ -41,6 +41,7 @@ from kspec.spec.ir import (
 )
 from kspec.spec.loader import Document, Path
 from kspec.spec.names import RESERVED_MODULES, RESERVED_PARAMS, is_dotted_name, pascal_case
+from kspec.spec import stubs
 from kspec.spec.report import Reporter, did_you_mean, reset_suggestions
 from kspec.spec.walk import walk
 
@@ -209,6 +210,8 @@ def _check_layer_args(
                     node=name,
                     hint=f"add `imports: [{module}]` to the spec",
                 )
+            else:  # its signature, if `kspec check --stubs` gave one
+                stubs.check_custom(t, node_ev, path, ctx.rep, name)
             return False
         ctx.rep.add(
             "KS106",
