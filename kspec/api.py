@@ -16,9 +16,9 @@ from typing import Any, Literal
 from kspec.compiler import functional, subclass
 from kspec.compiler.lower import Lowered
 from kspec.diagnostics import Diagnostic, KspecError, has_errors
+from kspec.spec import stubs as stublib
 from kspec.spec.ir import Spec
 from kspec.spec.loader import Document, Limits, load_file, load_text
-from kspec.spec import stubs as stublib
 from kspec.spec.resolve import analyze
 
 Target = Literal["functional", "subclass"]

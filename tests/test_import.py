@@ -110,7 +110,9 @@ def test_nested_models_become_blocks_named_like_them(tmp_path: Path) -> None:
     assert [b.name for b in spec.blocks] == ["base"]
     assert "  - {name: base, block: base}" in text
     # the nested model was frozen: so are its layers
-    assert "      - {name: conv, type: Conv2D, filters: 8, kernel_size: 3, activation: relu, " in text
+    assert (
+        "      - {name: conv, type: Conv2D, filters: 8, kernel_size: 3, activation: relu, " in text
+    )
     assert "trainable: false}" in text.split("name: conv,")[1].splitlines()[0]
 
 

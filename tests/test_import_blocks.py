@@ -25,8 +25,15 @@ def relu(name: str, src: str) -> Node:
 
 
 def add(name: str, a: str, b: str, anonymous: bool = False) -> Node:
-    return Node(name, "op" if anonymous else "type", "add" if anonymous else "Add", {}, {},
-                [Ref(a), Ref(b)], anonymous=anonymous)  # fmt: skip
+    return Node(
+        name,
+        "op" if anonymous else "type",
+        "add" if anonymous else "Add",
+        {},
+        {},
+        [Ref(a), Ref(b)],
+        anonymous=anonymous,
+    )
 
 
 def unit(prefix: str, src: str, filters: int, strides: int = 1) -> list[Node]:
@@ -54,16 +61,25 @@ def test_weight_key_matches_block_paths_with_flat_names() -> None:
 
 
 def test_repeated_units_become_one_block_with_params_and_an_expression() -> None:
-    nodes = [*unit("s1_u1", "x", 8), *unit("s1_u2", "s1_u1_add", 8),
-             *unit("s2_u1", "s1_u2_add", 16, 2), *unit("s2_u2", "s2_u1_add", 16)]  # fmt: skip
+    nodes = [
+        *unit("s1_u1", "x", 8),
+        *unit("s1_u2", "s1_u1_add", 8),
+        *unit("s2_u1", "s1_u2_add", 16, 2),
+        *unit("s2_u2", "s2_u1_add", 16),
+    ]
     spec = imported(nodes, "s2_u2_add")
     find_blocks(spec)
     [block] = spec.blocks
     assert block.name == "s_u"
     assert block.params == {"filters": 8, "strides": 1}  # the first of equally common values
     assert [n.name for n in block.graph.nodes] == [
-        "n_1_conv", "n_1_relu", "n_2_conv", "n_2_relu", "n_3_conv", "add"
-    ]  # fmt: skip
+        "n_1_conv",
+        "n_1_relu",
+        "n_2_conv",
+        "n_2_relu",
+        "n_3_conv",
+        "add",
+    ]
     assert block.graph.nodes[4].args["filters"] == "${filters * 4}"
     assert [(n.name, n.target, n.args) for n in spec.graph.nodes] == [
         ("s1_u1", "s_u", {}),
@@ -78,8 +94,12 @@ def test_repeated_units_become_one_block_with_params_and_an_expression() -> None
 
 
 def test_instances_named_p_1_to_p_n_that_chain_become_a_repeat() -> None:
-    nodes = [*unit("stage_1", "x", 8), *unit("stage_2", "stage_1_add", 8),
-             *unit("stage_3", "stage_2_add", 8), relu("top", "stage_3_add")]  # fmt: skip
+    nodes = [
+        *unit("stage_1", "x", 8),
+        *unit("stage_2", "stage_1_add", 8),
+        *unit("stage_3", "stage_2_add", 8),
+        relu("top", "stage_3_add"),
+    ]
     spec = imported(nodes, "top")
     find_blocks(spec)
     assert [(n.name, n.repeat) for n in spec.graph.nodes] == [("stage", 3), ("top", None)]
@@ -91,8 +111,11 @@ def test_made_up_names_of_weightless_nodes_join_the_node_they_read() -> None:
     nodes = []
     src = "x"
     for k in range(5):
-        nodes += [conv(f"b{k}_conv", src, 8), relu(f"b{k}_act", f"b{k}_conv"),
-                  add(f"add_{k}" if k else "add", src, f"b{k}_act", anonymous=True)]  # fmt: skip
+        nodes += [
+            conv(f"b{k}_conv", src, 8),
+            relu(f"b{k}_act", f"b{k}_conv"),
+            add(f"add_{k}" if k else "add", src, f"b{k}_act", anonymous=True),
+        ]
         src = nodes[-1].name
     spec = imported(nodes, src)
     find_blocks(spec)
@@ -104,7 +127,11 @@ def test_made_up_names_of_weightless_nodes_join_the_node_they_read() -> None:
 def test_a_group_with_a_path_out_and_back_is_not_a_block() -> None:
     # a_mid reads from a_1 and feeds a_2: replacing {a_1, a_2} by one node would make a cycle
     def chain(p: str, src: str) -> list[Node]:
-        return [conv(f"{p}_1", src, 4), relu(f"{p}mid", f"{p}_1"), add(f"{p}_2", f"{p}mid", f"{p}_1")]
+        return [
+            conv(f"{p}_1", src, 4),
+            relu(f"{p}mid", f"{p}_1"),
+            add(f"{p}_2", f"{p}mid", f"{p}_1"),
+        ]
 
     spec = imported([*chain("a", "x"), *chain("b", "a_2"), *chain("c", "b_2")], "c_2")
     find_blocks(spec)
@@ -112,8 +139,12 @@ def test_a_group_with_a_path_out_and_back_is_not_a_block() -> None:
 
 
 def test_a_layer_shared_with_the_outside_keeps_its_group_flat() -> None:
-    nodes = [*unit("u1", "x", 4), *unit("u2", "u1_add", 4), *unit("u3", "u2_add", 4),
-             *unit("u4", "u3_add", 4)]  # fmt: skip
+    nodes = [
+        *unit("u1", "x", 4),
+        *unit("u2", "u1_add", 4),
+        *unit("u3", "u2_add", 4),
+        *unit("u4", "u3_add", 4),
+    ]
     nodes.append(Node("again", "share", "u1_1_conv", inputs=Ref("u4_add")))
     spec = imported(nodes, "again")
     find_blocks(spec)

@@ -131,9 +131,7 @@ def _build(plan: list[tuple[Any, ...]], n_inputs: int, n_outputs: int) -> Any:
 
 
 @settings(max_examples=EXAMPLES)
-@given(
-    st.lists(_STEP, min_size=1, max_size=7), st.integers(1, 2), st.integers(1, 2)
-)
+@given(st.lists(_STEP, min_size=1, max_size=7), st.integers(1, 2), st.integers(1, 2))
 def test_random_keras_graphs_round_trip(plan: list[Any], n_inputs: int, n_outputs: int) -> None:
     original = _build(plan, n_inputs, n_outputs)
     _round_trip(original)

@@ -64,11 +64,15 @@ def test_check_command_reads_stubs(
     spec, stubs = files
     assert main(["check", str(spec), "--stubs", str(stubs)]) == 1
     err = capsys.readouterr().err
-    assert "cs.yaml:7:40: error[KS101]: custom layer mylayers.Linear takes no argument `unit`" in err
+    assert (
+        "cs.yaml:7:40: error[KS101]: custom layer mylayers.Linear takes no argument `unit`" in err
+    )
     assert "mylayers" not in sys.modules
 
 
-@pytest.mark.parametrize("content", ["not json", '{"modules": {}}', '{"kspec_stubs": 1, "modules": []}'])
+@pytest.mark.parametrize(
+    "content", ["not json", '{"modules": {}}', '{"kspec_stubs": 1, "modules": []}']
+)
 def test_a_bad_stub_file_is_ks908(
     files: tuple[Path, Path], content: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,13 +5,12 @@ regularizer, a Python function as activation) is an error naming the layer and t
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-
-from kspec.importer.ir import error
 
 # config keys that are not arguments of the layer's own (a spec has them elsewhere, or never)
 _SKIP_CONFIG = {
@@ -99,7 +98,7 @@ def serialized_object(key: str, value: dict[str, Any]) -> Any:
 
 def _signature(cls: type) -> Mapping[str, inspect.Parameter]:
     try:
-        return inspect.signature(cls.__init__).parameters
+        return inspect.signature(cls.__init__).parameters  # type: ignore[misc]
     except (TypeError, ValueError):
         return {}
 
@@ -110,9 +109,9 @@ def takes_name(cls: type) -> bool:
     return "name" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def layer_args(layer: Any, nested: Callable[[Any, str], dict[str, Any]] | None = None) -> tuple[
-    dict[str, Any], dict[str, Any]
-]:
+def layer_args(
+    layer: Any, nested: Callable[[Any, str], dict[str, Any]] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(args, full)``: the layer's constructor arguments that differ from its defaults, and
     all of them. ``nested(layer, key)`` gives a wrapped layer's ``{type: ..., ...}`` mapping."""
     try:
@@ -132,10 +131,8 @@ def layer_args(layer: Any, nested: Callable[[Any, str], dict[str, Any]] | None =
             raise Unexpressible(f"its argument `{key}`: {exc}") from None
         param = params.get(key)
         if param is not None and param.default is not inspect.Parameter.empty:
-            try:
+            with contextlib.suppress(Unexpressible):  # a default with no spec form
                 defaults[key] = _short(key, plain(param.default))
-            except Unexpressible:
-                pass
     args = {k: v for k, v in full.items() if k not in defaults or not _same(k, v, defaults[k])}
     order = {k: i for i, k in enumerate(params)}  # the signature's order: units first, ...
     args = dict(sorted(args.items(), key=lambda kv: order.get(kv[0], len(order))))
@@ -156,8 +153,7 @@ def _value(
 def _short(key: str, value: Any) -> Any:
     """``kernel_size: [3, 3]`` -> ``3`` (Keras expands one int the same way)."""
     if key in _INT_TUPLES and isinstance(value, list) and value and len(set(map(repr, value))) == 1:
-        if isinstance(value[0], int) and not isinstance(value[0], bool):
-            return value[0]
+        return value[0] if isinstance(value[0], int) and not isinstance(value[0], bool) else value
     return value
 
 

@@ -14,11 +14,11 @@ import inspect
 import re
 from typing import Any
 
+from kspec.diagnostics import Diagnostic
 from kspec.importer import args as arglib
 from kspec.importer import ops
 from kspec.importer.ir import Block, Graph, Node, Ref, Wiring, error, warning
 from kspec.importer.names import spec_name
-from kspec.diagnostics import Diagnostic
 
 REFUSED_HINT = (
     "write the computation as a layer class in a module you control (or with keras.ops "
@@ -107,9 +107,7 @@ class Reader:
         order = _build_map(fn.inputs, fn.outputs)[0]
         # names Keras made up for weightless nodes (`add_17`) count from a process-wide
         # counter: they are numbered again here, so an import is the same in every process
-        names.reserved = {
-            spec_name(k.operation.name) for k in order if not _anonymous(k.operation)
-        }
+        names.reserved = {spec_name(k.operation.name) for k in order if not _anonymous(k.operation)}
         nodes: list[Node] = []
         for knode in order:
             op = knode.operation
@@ -131,9 +129,7 @@ class Reader:
 
     # -- one call ---------------------------------------------------------------------------
 
-    def _node(
-        self, op: Any, knode: Any, index: int, ref: Any, names: _Names, where: str
-    ) -> Node:
+    def _node(self, op: Any, knode: Any, index: int, ref: Any, names: _Names, where: str) -> Node:
         import keras
 
         label = f"{where}: {_what(op)} {op.name!r}"
@@ -141,8 +137,9 @@ class Reader:
             if not isinstance(op, keras.layers.Layer):
                 name = names.anonymous(op.name)
                 target, wiring, args, full = ops.op_parts(op, knode, ref)
-                return Node(name, "op", target, args, full, wiring, {}, len(knode.outputs),
-                            anonymous=True)  # fmt: skip
+                return Node(
+                    name, "op", target, args, full, wiring, {}, len(knode.outputs), anonymous=True
+                )
             first = self._first_use(op, names, where)
             if _anonymous(op):
                 name = names.anonymous(op.name if first else f"{names.of(id(op))}_{index}")
@@ -151,21 +148,31 @@ class Reader:
             wiring, call = self._call(op, knode, ref, label)
             n_out = len(knode.outputs)
             if not first:
-                return Node(name, "share", names.of(id(op)), inputs=wiring, call=call,
-                            n_outputs=n_out)  # fmt: skip
+                return Node(
+                    name, "share", names.of(id(op)), inputs=wiring, call=call, n_outputs=n_out
+                )
             names.remember(id(op), name)
             if _is_model(op):
                 block = self._block(op, f"{where} > {op.name!r}")
-                return Node(name, "block", block.name, inputs=wiring, n_outputs=n_out,
-                            weighted=True)  # fmt: skip
+                return Node(
+                    name, "block", block.name, inputs=wiring, n_outputs=n_out, weighted=True
+                )
             target = self._layer_type(op, label)
             layer_args, full = arglib.layer_args(op, self._nested)
-            return Node(name, "type", target, layer_args, full, wiring, call, n_out,
-                        weighted=bool(op.weights), anonymous=_anonymous(op))  # fmt: skip
+            return Node(
+                name,
+                "type",
+                target,
+                layer_args,
+                full,
+                wiring,
+                call,
+                n_out,
+                weighted=bool(op.weights),
+                anonymous=_anonymous(op),
+            )
         except arglib.Unexpressible as exc:
-            raise error(
-                "KS907", f"{label}: kspec cannot express it: {exc}", REFUSED_HINT
-            ) from None
+            raise error("KS907", f"{label}: kspec cannot express it: {exc}", REFUSED_HINT) from None
 
     def _first_use(self, op: Any, names: _Names, where: str) -> bool:
         owner = self._owner.setdefault(id(op), where)
@@ -200,10 +207,10 @@ class Reader:
             raise error("KS907", f"{label}: {REFUSED[cls.__name__]}", REFUSED_HINT)
         module, qual = cls.__module__, cls.__qualname__
         if module == "__main__" or "." in qual:
+            place = "a function" if "." in qual else "the main script"
             raise error(
                 "KS907",
-                f"{label}: its class {qual} is defined in {'a function' if '.' in qual else 'the main script'}, "
-                "so a spec cannot name it",
+                f"{label}: its class {qual} is defined in {place}, so a spec cannot name it",
                 "define the layer class at the top level of an importable module",
             )
         if module not in self.allow:
@@ -316,7 +323,7 @@ class Reader:
 def _tensors(value: Any, ref: Any, label: str) -> Ref | list[Ref] | None:
     """A call argument as references: one tensor, or a list or tuple of tensors."""
     if ops.is_tensor(value):
-        return ref(value)  # type: ignore[no-any-return]
+        return ref(value)
     if isinstance(value, list | tuple) and value and any(ops.is_tensor(v) for v in value):
         if not all(ops.is_tensor(v) for v in value):
             raise error("KS907", f"{label} mixes tensors and constants", REFUSED_HINT)

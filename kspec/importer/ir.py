@@ -4,7 +4,7 @@ arguments and wiring), which the block finder rewrites and the writer prints as 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from kspec.diagnostics import Diagnostic, KspecError
 
@@ -26,7 +26,7 @@ class Ref:
 
 
 # What a node is applied to: one tensor, a list, or a mapping call argument -> tensor(s).
-Wiring = Union[Ref, list[Ref], dict[str, Union[Ref, list[Ref]]], None]
+Wiring = Ref | list[Ref] | dict[str, Ref | list[Ref]] | None
 
 
 def refs_of(wiring: Any) -> list[Ref]:

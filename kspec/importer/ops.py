@@ -55,7 +55,9 @@ def op_parts(
     name = op_name(operation)
     fn_params = inspect.signature(getattr(keras.ops, name)).parameters
     try:
-        bound = inspect.signature(operation.call).bind(*node.arguments.args, **node.arguments.kwargs)
+        bound = inspect.signature(operation.call).bind(
+            *node.arguments.args, **node.arguments.kwargs
+        )
     except TypeError as exc:
         raise Unexpressible(f"its call arguments do not fit keras.ops.{name}: {exc}") from None
     values: dict[str, Any] = dict(bound.arguments)
@@ -97,6 +99,7 @@ def _wiring(tensors: dict[str, Ref | list[Ref]], order: list[str]) -> Wiring:
     keys = sorted(tensors, key=order.index)
     if len(keys) == 1 and keys[0] == order[0]:
         return tensors[keys[0]]
-    if keys == order[: len(keys)] and all(isinstance(tensors[k], Ref) for k in keys):
-        return [t for k in keys for t in ([tensors[k]] if isinstance(tensors[k], Ref) else [])]
+    singles = [t for k in keys if isinstance(t := tensors[k], Ref)]
+    if keys == order[: len(keys)] and len(singles) == len(keys):
+        return singles
     return {k: tensors[k] for k in keys}

@@ -55,6 +55,4 @@ def load_model(source: str, allow_imports: Iterable[str] = ()) -> Any:
     try:
         return deep_call(value)
     except Exception as exc:
-        raise error(
-            "KS906", f"calling {source}() failed: {type(exc).__name__}: {exc}"
-        ) from None
+        raise error("KS906", f"calling {source}() failed: {type(exc).__name__}: {exc}") from None

@@ -25,6 +25,7 @@ from kspec.diagnostics import Diagnostic
 from kspec.layers import LAYERS, REFUSED, count_outputs
 from kspec.layers.catalog import object_family
 from kspec.schemas.build import NODE_KEYS
+from kspec.spec import stubs
 from kspec.spec import validate as schema
 from kspec.spec.expressions import Expr, ExprError, evaluate, is_expression, parse_value
 from kspec.spec.ir import (
@@ -41,7 +42,6 @@ from kspec.spec.ir import (
 )
 from kspec.spec.loader import Document, Path
 from kspec.spec.names import RESERVED_MODULES, RESERVED_PARAMS, is_dotted_name, pascal_case
-from kspec.spec import stubs
 from kspec.spec.report import Reporter, did_you_mean, reset_suggestions
 from kspec.spec.walk import walk
 
