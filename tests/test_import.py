@@ -252,3 +252,29 @@ def test_resnet50_reads_as_blocks(tmp_path: Path) -> None:
 def test_keras_applications(name: str, tmp_path: Path) -> None:
     spec, _ = round_trip(f"kspec_import_models:{name}", tmp_path)
     assert spec.blocks
+
+
+def test_the_sequential_stack_of_the_language_doc_is_what_import_writes(tmp_path: Path) -> None:
+    """docs/language.md, "A Sequential stack": the Keras model and the spec shown there."""
+    import keras
+    from keras import layers
+
+    from kspec.importer import to_spec
+
+    doc = (ROOT / "docs" / "language.md").read_text()
+    section = doc.split("### 5.1 A Sequential stack")[1].split("## 6.")[0]
+    shown = section.split("```yaml\n")[1].split("```")[0]
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1), name="image"),
+            layers.Conv2D(32, 3, activation="relu", name="conv"),
+            layers.MaxPooling2D(3, name="pool"),
+            layers.Flatten(name="flat"),
+            layers.Dense(10, activation="softmax", name="probs"),
+        ],
+        name="stack",
+    )
+    imported = to_spec(model)
+    assert imported.splitlines()[1:] == shown.splitlines()
+    spec = kspec.loads(shown)
+    assert kspec.build_model(spec).count_params() == model.count_params()

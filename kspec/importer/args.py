@@ -133,7 +133,11 @@ def layer_args(
         if param is not None and param.default is not inspect.Parameter.empty:
             with contextlib.suppress(Unexpressible):  # a default with no spec form
                 defaults[key] = _short(key, plain(param.default))
-    args = {k: v for k, v in full.items() if k not in defaults or not _same(k, v, defaults[k])}
+    args = {
+        k: v
+        for k, v in full.items()
+        if not (k in defaults and _same(k, v, defaults[k])) and not _resolved(k, v, full, defaults)
+    }
     order = {k: i for i, k in enumerate(params)}  # the signature's order: units first, ...
     args = dict(sorted(args.items(), key=lambda kv: order.get(kv[0], len(order))))
     extra = _base_options(config)
@@ -169,6 +173,16 @@ def _same(key: str, value: Any, default: Any) -> bool:
 
         return bool(value == keras.config.image_data_format())
     return False
+
+
+# arguments whose default None Keras resolves to another argument's value
+_RESOLVED_FROM = {"strides": "pool_size", "value_dim": "key_dim"}
+
+
+def _resolved(key: str, value: Any, full: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
+    """``strides`` of a pooling layer equal to its ``pool_size`` is what None means."""
+    other = _RESOLVED_FROM.get(key)
+    return other is not None and defaults.get(key, 0) is None and full.get(other) == value
 
 
 def _base_options(config: Mapping[str, Any]) -> dict[str, Any]:
