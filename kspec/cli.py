@@ -646,7 +646,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="one node per layer: do not group repeated structure into blocks",
     )
-    with_imports(m, "custom layers: ")
+    with_imports(m)
     m.set_defaults(func=cmd_import)
 
     t = sub.add_parser(

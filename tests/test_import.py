@@ -83,6 +83,7 @@ def test_keras_file(tmp_path: Path) -> None:
         "mnist_mlp",
         "autoencoder",  # two nested models
         "ensemble",  # three nested models of one architecture
+        "siamese",  # one nested model applied twice
         "tickets",
         "toy_resnet",
         "shared_embedding",
@@ -114,6 +115,17 @@ def test_nested_models_become_blocks_named_like_them(tmp_path: Path) -> None:
         "      - {name: conv, type: Conv2D, filters: 8, kernel_size: 3, activation: relu, " in text
     )
     assert "trainable: false}" in text.split("name: conv,")[1].splitlines()[0]
+
+
+def test_a_nested_model_applied_twice_is_written_out_with_shares(tmp_path: Path) -> None:
+    _, text = round_trip(f"{GUIDES}:siamese", tmp_path)
+    assert text.splitlines()[7:12] == [
+        "  - {name: embedding_hidden, type: Dense, units: 8, activation: relu, inputs: left}",
+        "  - {name: embedding_code, type: Dense, units: 4}",
+        "  - {name: embedding_hidden_1, share: embedding_hidden, inputs: right}",
+        "  - {name: embedding_code_1, share: embedding_code}",
+        "  - {name: distance, type: Subtract, inputs: [embedding_code, embedding_code_1]}",
+    ]
 
 
 def test_custom_layers_need_permission_and_keep_it(

@@ -1329,8 +1329,7 @@ E["KS907"] = dict(
 code (`Lambda`), a custom layer class defined inside a function or in `__main__`, or one whose
 constructor takes no `name`, an argument value with no spec form (a custom regularizer, a
 Python function as activation), an operation on tensors with no `keras.ops` spelling (`x[:, 0]`
-indexing), a nested model applied twice, or a layer shared between a model and a model nested
-in it. The message names the layer or operation and where it is (`model 'outer' > 'encoder'`).
+indexing), or a layer shared between a model and a model nested in it. The message names the layer or operation and where it is (`model 'outer' > 'encoder'`).
 Exit status 2. As a warning, KS907 says what the spec leaves out (a call with `training=True`).""",
     examples=[
         (

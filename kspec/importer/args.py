@@ -25,6 +25,9 @@ _SKIP_CONFIG = {
 # arguments Keras turns into a tuple of equal ints when given one int
 _INT_TUPLES = {"kernel_size", "strides", "pool_size", "dilation_rate", "size"}
 _FAMILIES = ("initializers", "regularizers", "constraints")
+# arguments that hold layers: a wrapper's layer, an RNN's cell(s)
+_NESTED = ("layer", "backward_layer", "cell", "cells")
+Nested = Callable[[Any, str], Any]
 
 
 def snake(name: str) -> str:
@@ -88,6 +91,12 @@ def serialized_object(key: str, value: dict[str, Any]) -> Any:
         defaults = {k: plain(v) for k, v in cls().get_config().items()}
     except Exception:  # a class without defaults for every argument (Constant needs value)
         defaults = {}
+    for k, v in config.items():  # the schema takes what the class's defaults look like
+        d = defaults.get(k, 0.0)
+        if isinstance(v, list | dict) and not isinstance(d, list | dict):
+            raise Unexpressible(
+                f"it is {name} with an array `{k}`, which a spec cannot write (a number only)"
+            )
     if name not in needs:
         config = {k: v for k, v in config.items() if defaults.get(k, object()) != v}
     config = {k: v for k, v in config.items() if v is not None or k in defaults}
@@ -132,7 +141,7 @@ def layer_args(
         param = params.get(key)
         if param is not None and param.default is not inspect.Parameter.empty:
             with contextlib.suppress(Unexpressible):  # a default with no spec form
-                defaults[key] = _short(key, plain(param.default))
+                defaults[key] = _default(key, param.default)
     args = {
         k: v
         for k, v in full.items()
@@ -144,14 +153,30 @@ def layer_args(
     return {**args, **extra}, {**full, **extra}
 
 
-def _value(
-    layer: Any, key: str, value: Any, nested: Callable[[Any, str], dict[str, Any]] | None
-) -> Any:
-    if isinstance(value, dict) and value.get("class_name") not in (None, "__numpy__"):
-        if key in ("layer", "backward_layer", "cell") and nested is not None:
-            return nested(layer, key)
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("class_name") not in (None, "__numpy__")
+
+
+def _value(layer: Any, key: str, value: Any, nested: Nested | None) -> Any:
+    layers = _is_object(value) or (isinstance(value, list) and all(map(_is_object, value)))
+    if key in _NESTED and nested is not None and layers and value:
+        return nested(layer, key)
+    if _is_object(value):
         return serialized_object(key, value)
     return _short(key, plain(value))
+
+
+def _default(key: str, default: Any) -> Any:
+    """A signature's default as the importer writes values: ``"uniform"`` is the initializer
+    ``random_uniform``."""
+    import keras
+
+    family = _object_family(key)
+    if family is not None and isinstance(default, str):
+        with contextlib.suppress(Exception):
+            obj = getattr(keras, family).get(default)
+            return serialized_object(key, keras.saving.serialize_keras_object(obj))
+    return _short(key, plain(default))
 
 
 def _short(key: str, value: Any) -> Any:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections import Counter
 from typing import Any
 
 from kspec.diagnostics import Diagnostic
 from kspec.importer import args as arglib
 from kspec.importer import ops
-from kspec.importer.ir import Block, Graph, Node, Ref, Wiring, error, warning
+from kspec.importer.ir import Block, Graph, Node, Ref, Wiring, error, refs_of, warning
 from kspec.importer.names import spec_name
 
 REFUSED_HINT = (
@@ -76,60 +77,77 @@ class Reader:
     def read(self, model: Any, where: str, block: bool = False) -> Graph:
         """The graph of ``model``. ``block``: read as a block body (inputs without entries,
         outputs a list)."""
-        from keras.src.ops.function import _build_map
-
         fn = graph_function(model, where)
-        names = _Names()
-        spec: dict[tuple[int, int], str] = {}  # (id(operation), node index) -> node name
-        counts: dict[tuple[int, int], int] = {}
-
-        def ref(tensor: Any) -> Ref:
-            op, index, out = tensor._keras_history
-            key = (id(op), index)
-            if key not in spec:
-                raise error(
-                    "KS907",
-                    f"{where}: a tensor from {getattr(op, 'name', op)!r} is used before kspec "
-                    "read the call that makes it",
-                    "this is a graph kspec cannot order; please report it",
-                )
-            return Ref(spec[key], out if counts[key] > 1 else None)
-
+        walk = _Walk(where)
         inputs: dict[str, dict[str, Any]] = {}
         for tensor in fn.inputs:
-            op, index, _ = tensor._keras_history
+            op = tensor._keras_history.operation
             # a name Keras made up (`input_layer_3`): `x` reads better, when there is one input
             auto = len(fn.inputs) == 1 and re.fullmatch(r"input_layer(_[0-9]+)?", op.name)
-            name = names.fresh("x" if auto else spec_name(op.name))
-            spec[(id(op), index)] = name
-            counts[(id(op), index)] = 1
+            name = walk.names.fresh("x" if auto else spec_name(op.name))
+            walk.alias[_key(tensor)] = Ref(name)
             inputs[name] = {} if block else _input_entry(tensor, op)
-        order = _build_map(fn.inputs, fn.outputs)[0]
-        # names Keras made up for weightless nodes (`add_17`) count from a process-wide
-        # counter: they are numbered again here, so an import is the same in every process
-        names.reserved = {spec_name(k.operation.name) for k in order if not _anonymous(k.operation)}
         nodes: list[Node] = []
-        for knode in order:
-            op = knode.operation
-            index = op._inbound_nodes.index(knode)
-            if (id(op), index) in spec or knode.is_input:
-                continue
-            node = self._node(op, knode, index, ref, names, where)
-            spec[(id(op), index)] = node.name
-            counts[(id(op), index)] = node.n_outputs
-            nodes.append(node)
+        self._walk(fn, walk, nodes, "")
         if not nodes:
             raise error(
                 "KS907",
                 f"{where} has no layers (its outputs are its inputs); a spec has at least one",
                 "remove the empty model, or give it a layer",
             )
-        outputs = _outputs(fn, ref, block)
-        return Graph(inputs, nodes, outputs)
+        outputs = _outputs(fn, walk.ref, block)
+        return Graph(inputs, _used(nodes, outputs), outputs)
+
+    def _walk(self, fn: Any, walk: _Walk, nodes: list[Node], prefix: str) -> None:
+        """Append the nodes of the Functional graph ``fn``. A nested model applied more than
+        once is written out in place (``prefix``: its name), its layers shared by the later
+        applications, so that they keep one set of weights."""
+        from keras.src.ops.function import _build_map
+
+        order = _build_map(fn.inputs, fn.outputs)[0]
+        # names Keras made up for weightless nodes (`add_17`) count from a process-wide
+        # counter: they are numbered again here, so an import is the same in every process
+        walk.names.reserved |= {
+            spec_name(prefix + k.operation.name) for k in order if not _anonymous(k.operation)
+        }
+        applied = Counter(id(k.operation) for k in order if _is_model(k.operation))
+        for knode in order:
+            op = knode.operation
+            index = op._inbound_nodes.index(knode)
+            if knode.is_input or (id(op), index, 0) in walk.alias:
+                continue
+            if _is_model(op) and (applied[id(op)] > 1 or prefix):
+                self._inline(op, knode, index, walk, nodes, prefix)
+                continue
+            node = self._node(op, knode, index, walk.ref, walk.names, walk.where, prefix)
+            for i in range(len(knode.outputs)):
+                walk.alias[(id(op), index, i)] = Ref(node.name, i if node.n_outputs > 1 else None)
+            nodes.append(node)
+
+    def _inline(
+        self, model: Any, knode: Any, index: int, walk: _Walk, nodes: list[Node], prefix: str
+    ) -> None:
+        fn = graph_function(model, walk.where)
+        args = [t for t in _flat_tensors(knode.arguments.args)]
+        if len(args) != len(fn.inputs):
+            raise error(
+                "KS907",
+                f"{walk.where}: the nested model {model.name!r} is called with "
+                f"{len(args)} tensors for its {len(fn.inputs)} inputs",
+                REFUSED_HINT,
+            )
+        scope = walk.scope()  # each application reads the model's tensors anew
+        for inner, outer in zip(fn.inputs, args, strict=True):
+            scope.alias[_key(inner)] = walk.ref(outer)
+        self._walk(fn, scope, nodes, f"{prefix}{model.name}_")
+        for i, out in enumerate(fn.outputs):
+            walk.alias[(id(model), index, i)] = scope.ref(out)
 
     # -- one call ---------------------------------------------------------------------------
 
-    def _node(self, op: Any, knode: Any, index: int, ref: Any, names: _Names, where: str) -> Node:
+    def _node(
+        self, op: Any, knode: Any, index: int, ref: Any, names: _Names, where: str, prefix: str
+    ) -> Node:
         import keras
 
         label = f"{where}: {_what(op)} {op.name!r}"
@@ -141,10 +159,14 @@ class Reader:
                     name, "op", target, args, full, wiring, {}, len(knode.outputs), anonymous=True
                 )
             first = self._first_use(op, names, where)
-            if _anonymous(op):
-                name = names.anonymous(op.name if first else f"{names.of(id(op))}_{index}")
+            uses = names.uses[id(op)]  # a layer's later calls: name_1, name_2, ...
+            names.uses[id(op)] += 1
+            if not first:
+                name = names.fresh(f"{names.of(id(op))}_{uses}")
+            elif _anonymous(op):
+                name = names.anonymous(op.name)
             else:
-                name = names.fresh(spec_name(op.name if first else f"{op.name}_{index}"))
+                name = names.fresh(spec_name(prefix + op.name))
             wiring, call = self._call(op, knode, ref, label)
             n_out = len(knode.outputs)
             if not first:
@@ -153,7 +175,7 @@ class Reader:
                 )
             names.remember(id(op), name)
             if _is_model(op):
-                block = self._block(op, f"{where} > {op.name!r}")
+                block = self._block(op, f"{where} > {op.name!r}")  # applied once here
                 return Node(
                     name, "block", block.name, inputs=wiring, n_outputs=n_out, weighted=True
                 )
@@ -184,13 +206,6 @@ class Reader:
                 "use the layer in one of them only",
             )
         first = id(op) not in names.first
-        if not first and _is_model(op):
-            raise error(
-                "KS907",
-                f"{where}: the nested model {op.name!r} is applied more than once; a kspec block "
-                "instance is applied once",
-                "apply it once, or share its layers one by one",
-            )
         return first
 
     def _layer_type(self, layer: Any, label: str) -> str:
@@ -230,14 +245,19 @@ class Reader:
             self.imports.append(module)
         return f"{module}.{qual}"
 
-    def _nested(self, layer: Any, key: str) -> dict[str, Any]:
-        """A wrapped layer (``Bidirectional``'s ``layer``, an RNN's ``cell``)."""
+    def _nested(self, layer: Any, key: str) -> Any:
+        """A wrapped layer (``Bidirectional``'s ``layer``, an RNN's ``cell``) as a mapping, or
+        a list of them (``StackedRNNCells``' ``cells``)."""
         attr = "forward_layer" if key == "layer" and hasattr(layer, "forward_layer") else key
         inner = getattr(layer, attr, None)
-        if inner is None or isinstance(inner, list | tuple):
-            raise arglib.Unexpressible(f"its argument `{key}` is not one layer")
-        target = self._layer_type(inner, f"the {key} of {layer.name!r}")
-        return {"type": target, **arglib.layer_args(inner, self._nested)[0]}
+        if inner is None:
+            raise arglib.Unexpressible(f"its argument `{key}` is not a layer")
+        items = list(inner) if isinstance(inner, list | tuple) else [inner]
+        out = []
+        for item in items:
+            target = self._layer_type(item, f"the {key} of {layer.name!r}")
+            out.append({"type": target, **arglib.layer_args(item, self._nested)[0]})
+        return out if isinstance(inner, list | tuple) else out[0]
 
     def _call(self, layer: Any, knode: Any, ref: Any, label: str) -> tuple[Wiring, dict[str, Any]]:
         """The tensors a layer call takes, and its constant call arguments."""
@@ -248,7 +268,10 @@ class Reader:
             bound = {"inputs": args[0] if len(args) == 1 else list(args), **kwargs}
         tensors: dict[str, Any] = {}
         call: dict[str, Any] = {}
+        first = next(iter(bound.values()), None)
         for key, value in bound.items():
+            if key == "mask" and value is not None and value is _mask_of(first):
+                continue  # the mask Keras passes on by itself (an Embedding's mask_zero)
             found = _tensors(value, ref, f"{label}: its call argument `{key}`")
             if found is not None:
                 tensors[key] = found
@@ -318,6 +341,69 @@ class Reader:
             for node in graph.nodes:
                 if node.kind == "block":
                     node.target = renamed.get(node.target, node.target)
+
+
+class _Walk:
+    """The state of reading one graph: names, and each Keras tensor's reference."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.names = _Names()
+        self.alias: dict[tuple[int, int, int], Ref] = {}  # (id(op), node, output) -> ref
+
+    def scope(self) -> _Walk:
+        """The same names, with tensors of their own (a nested model's next application)."""
+        inner = _Walk(self.where)
+        inner.names = self.names
+        return inner
+
+    def ref(self, tensor: Any) -> Ref:
+        found = self.alias.get(_key(tensor))
+        if found is None:
+            op = tensor._keras_history.operation
+            raise error(
+                "KS907",
+                f"{self.where}: a tensor from {getattr(op, 'name', op)!r} is used before kspec "
+                "read the call that makes it",
+                "this is a graph kspec cannot order; please report it",
+            )
+        return found
+
+
+def _key(tensor: Any) -> tuple[int, int, int]:
+    op, index, out = tensor._keras_history
+    return (id(op), index, out)
+
+
+def _flat_tensors(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [t for k in sorted(value) for t in _flat_tensors(value[k])]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in _flat_tensors(v)]
+    return [value] if ops.is_tensor(value) else []
+
+
+def _mask_of(value: Any) -> Any:
+    tensor = value[0] if isinstance(value, list | tuple) and value else value
+    return getattr(tensor, "_keras_mask", None)
+
+
+def _used(nodes: list[Node], outputs: Any) -> list[Node]:
+    """The nodes the outputs depend on (a mask Keras computes for a layer that then passes it
+    on by itself is left with no user)."""
+    by_name = {n.name: n for n in nodes}
+    needed: set[str] = set()
+    stack = [r.name for r in refs_of(outputs)]
+    while stack:
+        name = stack.pop()
+        if name in needed or name not in by_name:
+            continue
+        needed.add(name)
+        node = by_name[name]
+        stack += [r.name for r in refs_of(node.inputs)]
+        if node.kind == "share":
+            stack.append(node.target)
+    return [n for n in nodes if n.name in needed]
 
 
 def _tensors(value: Any, ref: Any, label: str) -> Ref | list[Ref] | None:
@@ -394,6 +480,7 @@ class _Names:
     def __init__(self) -> None:
         self.taken: set[str] = set()
         self.reserved: set[str] = set()  # the names of the graph's other nodes
+        self.uses: Counter[int] = Counter()  # id(layer) -> calls read so far
         self.first: dict[int, str] = {}
 
     def anonymous(self, keras_name: str) -> str:
