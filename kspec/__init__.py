@@ -8,6 +8,7 @@ Importing kspec never imports TensorFlow; only building a model does.
 from kspec.api import build_model, check, check_text, load, loads, lower, to_source
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.spec.ir import Spec
+from kspec.weights import load_weights
 
 __version__ = "0.1.0"
 
@@ -20,6 +21,7 @@ __all__ = [
     "check",
     "check_text",
     "load",
+    "load_weights",
     "loads",
     "lower",
     "to_source",

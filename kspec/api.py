@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 from kspec.compiler import functional, subclass
 from kspec.compiler.lower import Lowered
 from kspec.diagnostics import Diagnostic, KspecError, has_errors
+from kspec.freeze import SpecPaths, freeze_model
 from kspec.spec import stubs as stublib
+from kspec.spec.check import analyze
 from kspec.spec.ir import Spec
 from kspec.spec.loader import Document, Limits, load_file, load_text
-from kspec.spec.resolve import analyze
 
 Target = Literal["functional", "subclass"]
 TARGETS: tuple[Target, ...] = ("functional", "subclass")
@@ -129,14 +130,41 @@ def build_model(
     *,
     allow_imports: tuple[str, ...] | list[str] = (),
     compiled: bool = False,
+    weights: Any = None,
+    partial: bool = False,
+    freeze: Iterable[str] = (),
+    on_weights: Callable[[Any], None] | None = None,
     **params: Any,
 ) -> Any:
     """A built ``keras.Model`` for ``spec``: ``functional`` (Functional API) or ``subclass``
     (an instance of the generated ``tf.keras.Model`` subclass, called once on symbolic inputs).
     Both run the exact source ``to_source`` returns. Custom layer modules (``imports:``) are
     imported only if listed in ``allow_imports``. With ``compiled=True`` the model is also
-    compiled with the spec's ``compile:`` section. Needs the ``tensorflow`` extra."""
+    compiled with the spec's ``compile:`` section. Needs the ``tensorflow`` extra.
+
+    ``weights``: a ``.keras`` or ``.weights.h5`` file, ``"module:function"`` (the module must
+    be in ``allow_imports``) or a Keras model, loaded by layer name (see
+    :func:`kspec.weights.load_weights`; a shape mismatch raises KS908 unless ``partial``);
+    ``on_weights(report)`` receives the :class:`kspec.weights.WeightReport`. ``freeze``:
+    layers to make non-trainable (node names, block instances, ``instance/node`` paths),
+    frozen before the model is compiled."""
     from kspec.compiler import runtime
 
     s = _spec(spec, params)
-    return runtime.build(lower(s, target), s, allow_imports, compiled)
+    paths = SpecPaths(s, freeze)  # unknown names fail here, before anything is built
+
+    def prepare(model: Any) -> None:
+        if weights is not None:
+            from kspec.weights import load_weights
+
+            load_weights(
+                model,
+                weights,
+                s,
+                partial=partial,
+                allow_imports=allow_imports,
+                on_report=on_weights,
+            )
+        freeze_model(model, paths)
+
+    return runtime.build(lower(s, target), s, allow_imports, compiled, prepare)

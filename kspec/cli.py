@@ -20,7 +20,7 @@ from typing import Any
 from kspec import api
 from kspec.diagnostics import Diagnostic, KspecError, has_errors, write_report
 from kspec.files import find_specs, write_atomic
-from kspec.spec.ir import Spec
+from kspec.spec.ir import Spec, describe
 from kspec.spec.loader import MAX_BYTES, Limits, load_text
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -147,11 +147,7 @@ def _print_shapes(path: str, spec: Spec) -> None:
         (i.name, "Input", format_shape(table.get((i.name,), [None])[0])) for i in spec.graph.inputs
     ]
     for node in spec.graph.nodes:
-        kind = (
-            node.layer.type
-            if node.layer
-            else (f"share of {node.target}" if node.kind == "share" else f"block {node.target}")
-        )
+        kind = describe(node)
         shapes = table.get((node.name,)) or [None]
         rows.append((node.name, kind, ", ".join(format_shape(s) for s in shapes)))
     width = [max(len(r[k]) for r in rows) for k in range(2)]
@@ -224,19 +220,46 @@ def _compile_one(args: argparse.Namespace, spec: str, output: str | None) -> int
     return EXIT_OK
 
 
+# codes that mean the environment or the command line, not the spec (exit status 2)
+_ENVIRONMENT = ("KS901", "KS904", "KS907", "KS909", "KS910")
+
+
+def _failed(exc: KspecError) -> int:
+    """Report ``exc``; its exit status."""
+    _report(exc.diagnostics)
+    return EXIT_USAGE if any(d.code in _ENVIRONMENT for d in exc.diagnostics) else EXIT_ERRORS
+
+
+def _weights_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``build_model`` keywords for --weights, --partial, --freeze (the report goes to stderr)."""
+    if getattr(args, "partial", False) and not args.weights:
+        raise UsageError("--partial needs --weights FILE")
+    return {
+        "weights": args.weights,
+        "partial": getattr(args, "partial", False),
+        "freeze": getattr(args, "freeze", None) or (),
+        "on_weights": lambda report: sys.stderr.write(report.render()),
+    }
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     _existing(args.spec)
     if args.static:
+        if args.weights:
+            raise UsageError("--weights needs the built model: leave out --static")
         return _static_summary(args)
     if args.format != "text":
         raise UsageError("--format json needs --static (Keras' own summary is text)")
     try:
         model = api.build_model(
-            args.spec, args.target, allow_imports=args.allow_import or (), **_params(args.param)
+            args.spec,
+            args.target,
+            allow_imports=args.allow_import or (),
+            **_weights_options(args),
+            **_params(args.param),
         )
     except KspecError as exc:
-        _report(exc.diagnostics)
-        return EXIT_USAGE if any(d.code == "KS901" for d in exc.diagnostics) else EXIT_ERRORS
+        return _failed(exc)
     model.summary(print_fn=lambda line, **_: print(line))
     return EXIT_OK
 
@@ -247,10 +270,9 @@ def _static_summary(args: argparse.Namespace) -> int:
 
     try:
         spec = api.load(args.spec, **_params(args.param))
+        summary = static_summary(spec, freeze=args.freeze or ())
     except KspecError as exc:
-        _report(exc.diagnostics)
-        return EXIT_ERRORS
-    summary = static_summary(spec)
+        return _failed(exc)
     if args.format == "json":
         print(json.dumps(to_json(summary), indent=2))
     else:
@@ -279,14 +301,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
             save=args.save,
             allow_imports=args.allow_import or (),
             verbose=2 if args.quiet else "auto",
+            **_weights_options(args),
         )
     except KspecError as exc:
-        _report(exc.diagnostics)
-        return (
-            EXIT_USAGE
-            if any(d.code in ("KS901", "KS904") for d in exc.diagnostics)
-            else EXIT_ERRORS
-        )
+        return _failed(exc)
     print("evaluation on the test arrays:")
     for key, value in results.items():
         print(f"  {key}: {value:.5f}")
@@ -302,10 +320,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     _existing(args.spec)
     try:
         spec = api.load(args.spec, **_params(args.param))
-        result = verify(spec, allow_imports=args.allow_import or ())
+        result = verify(spec, allow_imports=args.allow_import or (), **_weights_options(args))
     except KspecError as exc:
-        _report(exc.diagnostics)
-        return EXIT_USAGE if any(d.code == "KS901" for d in exc.diagnostics) else EXIT_ERRORS
+        return _failed(exc)
     for target in api.TARGETS:
         shapes = ", ".join(str(s) for s in result.shapes[target])
         print(f"{target:>10}: {result.params[target]:,} parameters; outputs {shapes}")
@@ -325,6 +342,36 @@ def cmd_verify(args: argparse.Namespace) -> int:
         file=sys.stderr if not result.ok else sys.stdout,
     )
     return EXIT_OK if result.ok else EXIT_ERRORS
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Build (with --weights), export, check the artefact with its runtime, move it in place."""
+    from kspec import export
+
+    _existing(args.spec)
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    try:
+        export.require(args.format)  # before the build: say what to install at once
+        spec = api.load(args.spec, **_params(args.param))
+        model = api.build_model(
+            spec, args.target, allow_imports=args.allow_import or (), **_weights_options(args)
+        )
+        done = export.export(model, spec, args.format, args.output, batch_size=args.batch_size)
+    except KspecError as exc:
+        status = _failed(exc)
+        print(f"kspec: nothing written to {args.output}", file=sys.stderr)
+        return status
+    print(f"wrote {done.path} ({args.format}, from the {args.target} model)", file=sys.stderr)
+    print(f"  inputs:  {'; '.join(done.inputs)}", file=sys.stderr)
+    print(f"  outputs: {'; '.join(done.outputs)}", file=sys.stderr)
+    print(
+        f"  checked with {done.runtime} on random inputs: max difference "
+        f"{done.max_difference:.3g} (tolerance {done.tolerance:g}, relative to the largest "
+        "output, at least 1)",
+        file=sys.stderr,
+    )
+    return EXIT_OK
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -410,6 +457,17 @@ def cmd_stubs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """What a diagnostic code means, how it arises and how to fix it."""
+    from kspec.codes import ENTRIES, explain
+
+    code = args.code.upper()
+    if code not in ENTRIES:
+        raise UsageError(f"no code {code}; the codes are listed in docs/errors.md")
+    sys.stdout.write(explain(code))
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from kspec.schemas.build import published, render
 
@@ -427,6 +485,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     from kspec import __version__
+    from kspec.export import FORMATS
 
     p = argparse.ArgumentParser(
         prog="kspec",
@@ -445,6 +504,30 @@ def parser() -> argparse.ArgumentParser:
             metavar="MODULE",
             help=f"{what}allow importing this custom layer module (repeatable)",
         )
+
+    def with_weights(sp: argparse.ArgumentParser, freeze: bool = True) -> None:
+        sp.add_argument(
+            "--weights",
+            metavar="FILE",
+            help="load weights by layer name from FILE.keras, FILE.weights.h5, or "
+            "module:function returning a Keras model (with --allow-import module); prints "
+            "what matched on stderr, refuses shapes that differ",
+        )
+        sp.add_argument(
+            "--partial",
+            action="store_true",
+            help="with --weights: load the layers that fit, leave layers whose shapes differ "
+            "as initialised",
+        )
+        if freeze:
+            sp.add_argument(
+                "--freeze",
+                nargs="+",
+                action="extend",
+                metavar="NAME",
+                help="make these layers non-trainable: nodes, block instances (tower_2) or "
+                "paths into them (tower_2/gate); put SPEC before this option",
+            )
 
     def with_params(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
@@ -559,6 +642,7 @@ def parser() -> argparse.ArgumentParser:
         default="text",
         help="with --static: a table (default) or JSON for scripts",
     )
+    with_weights(s)
     with_imports(s)
     with_params(s)
     s.set_defaults(func=cmd_summary)
@@ -585,6 +669,7 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--loss", help="override compile: loss (a Keras name)")
     f.add_argument("--metrics", help="override compile: metrics, comma-separated")
     f.add_argument("--quiet", "-q", action="store_true", help="one line per epoch")
+    with_weights(f)
     with_imports(f)
     with_params(f)
     f.set_defaults(func=cmd_fit)
@@ -669,9 +754,50 @@ def parser() -> argparse.ArgumentParser:
         "trip. Exit 1 on any difference.",
     )
     v.add_argument("spec", metavar="SPEC")
+    with_weights(v, freeze=False)
     with_imports(v)
     with_params(v)
     v.set_defaults(func=cmd_verify)
+
+    x = sub.add_parser(
+        "explain",
+        help="explain a diagnostic code (e.g. kspec explain KS201)",
+        description="Print what a diagnostic code means, an example, and how to fix it.",
+    )
+    x.add_argument("code", metavar="CODE", help="a code such as KS201")
+    x.set_defaults(func=cmd_explain)
+
+    e = sub.add_parser(
+        "export",
+        help="export the model as a SavedModel, ONNX or LiteRT, checked by its own runtime",
+        description="Build the model (with --weights, the pretrained one) and export it with "
+        "Keras' model.export: a TensorFlow SavedModel folder, an ONNX file (tf2onnx) or a "
+        "LiteRT .tflite file (builtin ops only). The artefact is loaded by its own runtime "
+        "(TensorFlow's serving signature, onnxruntime, the LiteRT interpreter) and must give "
+        "the Keras model's outputs on random inputs within 1e-4 before it is moved into place; "
+        "a failed export writes nothing. ONNX and LiteRT need pip install 'kspec[export]'.",
+    )
+    e.add_argument("spec", metavar="SPEC")
+    e.add_argument("--format", "-f", required=True, choices=list(FORMATS))
+    e.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        metavar="OUT",
+        help="a folder (savedmodel), OUT.onnx or OUT.tflite",
+    )
+    e.add_argument("--target", "-t", choices=list(api.TARGETS), default="functional")
+    e.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help="fix the batch size of the inputs (default: free); LiteRT needs it for "
+        "recurrent layers",
+    )
+    with_weights(e, freeze=False)
+    with_imports(e)
+    with_params(e)
+    e.set_defaults(func=cmd_export)
 
     j = sub.add_parser(
         "schema",

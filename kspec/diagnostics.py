@@ -172,7 +172,7 @@ def render_sarif(diagnostics: Sequence[Diagnostic]) -> str:
     """SARIF 2.1.0, for code-scanning UIs: one run, a rule per code used, a result per
     diagnostic with its region (1-based lines and columns, end column exclusive as in kspec)."""
     from kspec import __version__
-    from kspec.codes import CODES
+    from kspec.codes import CODES, ENTRIES, cause
 
     used = sorted({d.code for d in diagnostics})
     rules = [
@@ -184,7 +184,17 @@ def render_sarif(diagnostics: Sequence[Diagnostic]) -> str:
                 if w.isalnum()
             ),
             "shortDescription": {"text": CODES.get(code, code)},
-            "help": {"text": f"See docs/errors.md, section {code}."},
+            **(
+                {
+                    "fullDescription": {"text": " ".join(cause(code).split())},
+                    "help": {
+                        "text": " ".join(ENTRIES[code].fix.split())
+                        + f" See docs/errors.md, section {code} (or `kspec explain {code}`)."
+                    },
+                }
+                if code in ENTRIES
+                else {"help": {"text": f"See docs/errors.md, section {code}."}}
+            ),
         }
         for code in used
     ]

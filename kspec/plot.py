@@ -23,7 +23,7 @@ from typing import Any
 
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.files import write_atomic
-from kspec.spec.ir import Spec
+from kspec.spec.ir import Spec, describe
 from kspec.spec.walk import Instance, LayerCall, Walk, walk
 
 FORMATS = ("png", "svg", "pdf", "dot")
@@ -90,7 +90,7 @@ def ir_to_dot(
         indent = "  " * (len(pending) + 1)
         if isinstance(step, LayerCall):
             node = step.node
-            kind = node.layer.type if node.layer else f"share of {node.target}"
+            kind = describe(node)
             nid = node_id(step.path)
             lines.append(f"{indent}{nid} [label={label(node.name, kind, step.path)}];")
             lines.extend(f"{indent}{node_id(src)} -> {nid};" for src in step.sources if src)

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kspec.freeze import SpecPaths, frozen_count
 from kspec.layers import Count, Shape, Shapes, canonical, format_shape
-from kspec.spec.ir import Node, Ref, Spec, node_instances
+from kspec.spec.ir import BlockNode, LayerNode, Ref, ShareNode, Spec, node_instances
 from kspec.spec.walk import LayerCall, NodePath, Walk, walk
 
 
@@ -46,23 +47,33 @@ def total(counts: Iterable[Count]) -> Count:
     return trainable, frozen
 
 
-def static_summary(spec: Spec, found: Walk | None = None) -> Summary:
+def static_summary(spec: Spec, found: Walk | None = None, freeze: Iterable[str] = ()) -> Summary:
     """The summary of ``spec`` from the walk the checker made over it (``found``, or
-    ``spec.walk``; walked here only for a spec that was not checked with shapes)."""
+    ``spec.walk``; walked here only for a spec that was not checked with shapes); ``freeze``:
+    layers frozen as by ``--freeze`` (a block instance's ``trainable: false`` is always
+    honoured)."""
     found = found or spec.walk or walk(spec)
+    paths = SpecPaths(spec, freeze)
     built: dict[NodePath, LayerCall] = {c.path: c for c in found.calls if c.first}
     table = found.shapes
     shares: dict[str, list[Ref]] = {}
     for node in spec.graph.nodes:
-        if node.kind == "share":
-            shares.setdefault(str(node.target), []).extend(node.inputs.all_refs())
+        if isinstance(node, ShareNode):
+            shares.setdefault(node.target, []).extend(node.inputs.all_refs())
     # a repeated block node's outputs are its last instance's (Keras names it name_N)
-    last = {n.name: node_instances(n, spec.params)[-1] for n in spec.graph.nodes if n.repeat}
+    last = {
+        n.name: node_instances(n, spec.params)[-1]
+        for n in spec.graph.nodes
+        if isinstance(n, BlockNode) and n.repeat
+    }
 
     def names(refs: Sequence[Ref]) -> tuple[str, ...]:
         return tuple(str(Ref(last.get(r.node, r.node), r.index)) for r in refs)
 
-    counts = {path: c.weights() for path, c in built.items()}
+    counts = {
+        path: frozen_count(c.weights()) if paths.frozen(path) else c.weights()
+        for path, c in built.items()
+    }
     by_instance: dict[str, list[Count | None]] = {}
     for path, count in counts.items():
         if len(path) > 1:
@@ -70,8 +81,7 @@ def static_summary(spec: Spec, found: Walk | None = None) -> Summary:
     rows = [Row(i.name, "input", "InputLayer", table.get((i.name,), [None]), (0, 0), ()) for i in
             spec.graph.inputs]  # fmt: skip
     for node in spec.graph.nodes:
-        if node.kind == "layer":
-            assert node.layer is not None
+        if isinstance(node, LayerNode):
             refs = [*node.inputs.all_refs(), *shares.get(node.name, ())]
             rows.append(
                 Row(
@@ -83,7 +93,7 @@ def static_summary(spec: Spec, found: Walk | None = None) -> Summary:
                     names(refs),
                 )
             )
-        elif node.kind == "block":
+        elif isinstance(node, BlockNode):
             rows.extend(_block_rows(node, spec, table, by_instance, names(node.inputs.all_refs())))
     known = total(c for c in counts.values() if c is not None)
     unknown = [f"{'/'.join(p)} ({built[p].call.type})" for p, c in counts.items() if c is None]
@@ -94,7 +104,7 @@ def static_summary(spec: Spec, found: Walk | None = None) -> Summary:
 
 
 def _block_rows(
-    node: Node,
+    node: BlockNode,
     spec: Spec,
     table: Mapping[NodePath, Shapes],
     by_instance: Mapping[str, list[Count | None]],
@@ -113,7 +123,7 @@ def _block_rows(
             Row(
                 inst,
                 "block",
-                f"block {node.target}",
+                f"block {node.block}",
                 table.get((inst,), [None]),
                 count,
                 tuple(previous),

@@ -98,10 +98,13 @@ def fit(
     save: str | None = None,
     verbose: int | str = "auto",
     allow_imports: tuple[str, ...] | list[str] = (),
+    **build: Any,
 ) -> dict[str, float]:
-    """Fit on ``data``'s train arrays, evaluate on its test arrays; return loss and metrics."""
+    """Fit on ``data``'s train arrays, evaluate on its test arrays; return loss and metrics.
+    ``build``: more keywords of :func:`kspec.build_model` (``weights``, ``partial``,
+    ``freeze``, ``on_weights``): fine-tuning from pretrained weights, with frozen layers."""
     x_train, y_train, x_test, y_test = load_arrays(spec, data)
-    model = build_model(spec, target, allow_imports=allow_imports, compiled=True)
+    model = build_model(spec, target, allow_imports=allow_imports, compiled=True, **build)
     model.fit(
         x_train,
         y_train,

@@ -156,15 +156,21 @@ def max_difference(a: Any, b: Any) -> float:
 
 
 def verify(
-    spec: Spec, roundtrip: bool = True, allow_imports: tuple[str, ...] | list[str] = ()
+    spec: Spec,
+    roundtrip: bool = True,
+    allow_imports: tuple[str, ...] | list[str] = (),
+    **build: Any,
 ) -> Verification:
-    """Build both targets of ``spec`` and compare them (see the module docstring)."""
+    """Build both targets of ``spec`` and compare them (see the module docstring).
+    ``build``: more keywords of :func:`kspec.build_model` for the functional model, such as
+    ``weights`` (its weights are copied into the subclass model)."""
     require_tensorflow()
     import keras
 
     result = Verification()
-    functional = build_model(spec, "functional", allow_imports=allow_imports)
-    subclass = build_model(spec, "subclass", allow_imports=allow_imports)
+    functional = build_model(spec, "functional", allow_imports=allow_imports, **build)
+    freeze = build.get("freeze", ())
+    subclass = build_model(spec, "subclass", allow_imports=allow_imports, freeze=freeze)
     models = {"functional": functional, "subclass": subclass}
     for target, model in models.items():
         result.params[target] = int(model.count_params())
@@ -179,7 +185,7 @@ def verify(
             f"output shapes differ: functional {result.shapes['functional']}, "
             f"subclass {result.shapes['subclass']}"
         )
-    summary = static_summary(spec)
+    summary = static_summary(spec, freeze=freeze)
     result.static_problems = static_disagreements(summary, functional)
     result.problems += [f"kspec summary --static disagrees: {p}" for p in result.static_problems]
     result.static_unknown = summary.unknown

@@ -49,7 +49,7 @@ from kspec import cli
 from kspec.codes import CODES
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.layers import LAYERS
-from kspec.spec import loader
+from kspec.spec import loader, scalars
 from kspec.spec.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1237,7 +1237,7 @@ def test_limits_match_the_docs() -> None:
     from kspec.spec import expressions
 
     doc = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
-    for value in (MAX_BYTES, MAX_DEPTH, MAX_NODES, loader.MAX_INT_DIGITS):
+    for value in (MAX_BYTES, MAX_DEPTH, MAX_NODES, scalars.MAX_INT_DIGITS):
         assert f"{value:,}" in doc or str(value) in doc, value
     for value in (expressions.MAX_SOURCE, expressions.MAX_DEPTH, expressions.MAX_LEN):
         assert f"{value:,}" in doc or str(value) in doc, value

@@ -176,11 +176,11 @@ def test_random_custom_layer_outputs_are_compared_by_shape(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("model", "code", "words"),
     [
-        ("lambda_layer", "KS907", "Lambda layer 'double': it runs arbitrary Python code"),
-        ("no_name_layer", "KS907", "NoName.__init__ takes no `name` argument"),
+        ("lambda_layer", "KS913", "Lambda layer 'double': it runs arbitrary Python code"),
+        ("no_name_layer", "KS913", "NoName.__init__ takes no `name` argument"),
         ("sequential_unbuilt", "KS906", "has no input shape yet"),
-        ("empty", "KS907", "model 'empty' has no layers"),
-        ("unsupported_op", "KS907", "operation GetItem 'get_item': kspec cannot express it"),
+        ("empty", "KS913", "model 'empty' has no layers"),
+        ("unsupported_op", "KS913", "operation GetItem 'get_item': kspec cannot express it"),
     ],
 )
 def test_what_cannot_be_imported_is_a_clean_error(

@@ -5,7 +5,7 @@
   repeated under Keras-style names) import to a spec that checks clean, and both targets rebuilt
   from it match the original: parameter count, output shapes, outputs with its weights;
 * graphs that also use ``keras.ops`` on tensors import without an internal error: op nodes, or
-  a KS907 error naming the operation.
+  a KS913 error naming the operation.
 
 Each example builds several models, so these run a tenth of the profile's examples.
 """
@@ -148,6 +148,6 @@ def test_graphs_with_ops_import_or_say_why(plan: list[Any]) -> None:
         text = to_spec(original)
     except KspecError as exc:
         [d] = exc.diagnostics
-        assert d.code == "KS907" and "operation GetItem 'get_item'" in d.message, d.message
+        assert d.code == "KS913" and "operation GetItem 'get_item'" in d.message, d.message
         return
     assert text.count(", op: ") == n_ops

@@ -22,7 +22,7 @@ pytest.importorskip("hypothesis")
 from hypothesis import given
 
 import kspec
-from kspec.spec.ir import node_instances
+from kspec.spec.ir import BlockNode, ShareNode, node_instances
 from kspec.testing import UNKNOWN_DIM, specs
 
 
@@ -43,9 +43,9 @@ def _expected_layer_names(spec: kspec.Spec) -> list[str]:
     ``name_1`` .. ``name_N`` for a block node with ``repeat: N``; shares add none."""
     names: list[str] = []
     for node in spec.graph.nodes:
-        if node.kind == "share":
+        if isinstance(node, ShareNode):
             continue
-        names += node_instances(node, spec.params) if node.kind == "block" else [node.name]
+        names += node_instances(node, spec.params) if isinstance(node, BlockNode) else [node.name]
     return sorted(names)
 
 

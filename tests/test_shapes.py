@@ -28,10 +28,10 @@ from kspec.codes import CODES
 from kspec.layers import ShapeError, format_shape
 from kspec.layers import output_shapes as apply_layer
 from kspec.spec import walk as walking
-from kspec.spec.ir import Graph, Spec
+from kspec.spec.check import analyze
+from kspec.spec.ir import BlockNode, Graph, ShareNode, Spec
 from kspec.spec.loader import load_file, load_text
 from kspec.spec.report import Reporter
-from kspec.spec.resolve import analyze
 from kspec.spec.walk import Walk, walk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -474,11 +474,11 @@ def _expected_paths(spec: Spec) -> Iterator[tuple[str, ...]]:
         graph, env, prefix = todo.pop()
         for node in graph.nodes:
             yield (*prefix, node.name)
-            if node.kind != "block":
+            if not isinstance(node, BlockNode):
                 continue
-            block = spec.block(str(node.target))
+            block = spec.block(node.block)
             inner = dict(block.graph.params)
-            inner.update({k: walking.value(v, env) for k, v in node.block_args})
+            inner.update({k: walking.value(v, env) for k, v in node.args})
             for inst in _instance_names(node, env):
                 yield (*prefix, inst)
                 todo.append((block.graph, inner, (*prefix, inst)))
@@ -809,10 +809,10 @@ def _compare_graph(spec: Spec, model: Any, table: dict[tuple[str, ...], Any]) ->
             mine = table[(*prefix, node.name)]
             if node.name in tainted:
                 continue
-            if node.kind == "block":
-                block = spec.block(str(node.target))
+            if isinstance(node, BlockNode):
+                block = spec.block(node.block)
                 inner = dict(block.graph.params)
-                inner.update({k: walking.value(v, env) for k, v in node.block_args})
+                inner.update({k: walking.value(v, env) for k, v in node.args})
                 for inst in _instance_names(node, env):
                     sub = model.get_layer(inst)
                     got = [tuple(t.shape) for t in sub._inbound_nodes[0].output_tensors]
@@ -820,7 +820,7 @@ def _compare_graph(spec: Spec, model: Any, table: dict[tuple[str, ...], Any]) ->
                     todo.append((block.graph, sub, (*prefix, inst), inner))
                     compared += 1
                 continue
-            owner = node.name if node.kind == "layer" else str(node.target)
+            owner = node.target if isinstance(node, ShareNode) else node.name
             k = calls.get(owner, 0)
             calls[owner] = k + 1
             layer = model.get_layer(owner)
@@ -882,7 +882,9 @@ def _scores_blocks(spec: Spec) -> set[str]:
     while changed:
         changed = False
         for b in spec.blocks:
-            if b.name not in out and any(n.target in out for n in b.graph.nodes):
+            if b.name not in out and any(
+                isinstance(n, BlockNode) and n.block in out for n in b.graph.nodes
+            ):
                 out.add(b.name)
                 changed = True
     return out
@@ -914,7 +916,7 @@ def _tainted(spec: Spec, graph: Graph) -> set[str]:
     for n in graph.nodes:
         if (
             dict(n.call).get("return_attention_scores") is not None
-            or (n.kind == "block" and n.target in blocks)
+            or (isinstance(n, BlockNode) and n.block in blocks)
             or any(r.node in out for r in n.inputs.all_refs())
         ):
             out.add(n.name)

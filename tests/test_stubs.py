@@ -79,7 +79,7 @@ def test_a_bad_stub_file_is_ks908(
     spec, stubs = files
     stubs.write_text(content)
     assert main(["check", str(spec), "--stubs", str(stubs)]) == 2
-    assert "error[KS908]" in capsys.readouterr().err
+    assert "error[KS914]" in capsys.readouterr().err
 
 
 @pytest.mark.tf

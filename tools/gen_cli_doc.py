@@ -36,6 +36,9 @@ def setup() -> None:
     for f in ("mnist_mlp.yaml", "siamese.yaml", "blocks.yaml"):
         shutil.copy(os.path.join(ROOT, "examples", f), DEMO + "/specs/" + f)
     shutil.copy(os.path.join(ROOT, "tests", "specs", "good", "custom_layer.yaml"), DEMO + "/specs")
+    # the weights `--weights` loads in the examples (a freshly built model, saved)
+    save = "import kspec; kspec.build_model('mnist_mlp.yaml').save('mnist_mlp.keras')"
+    subprocess.run([BIN + "/python", "-c", save], cwd=DEMO + "/specs", env=ENV, check=True)
     with open(DEMO + "/specs/broken.yaml", "w") as fh:
         fh.write(
             "kspec: 1\n"

@@ -15,7 +15,8 @@ from typing import Any
 from kspec.compiler import lower
 from kspec.compiler.naming import Namespace
 from kspec.compiler.source import layer_call, literal, py_str
-from kspec.spec.ir import Block, Graph, Node, Spec
+from kspec.spec.ir import Block, BlockNode, Graph, LayerNode, ShareNode, Spec
+from kspec.spec.ir import owner as ir_owner
 
 
 def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lowered:
@@ -58,8 +59,14 @@ def _block_function(m: lower.Module, block: Block, funcs: dict[str, str]) -> Non
     ns, args = m.param_names(graph)
     tensors = ns.fresh("tensors")
     name_arg = ns.fresh("name")  # block params cannot be called `name` (KS209), so it is free
-    params = [f"{args[p]}={literal(v)}" for p, v in graph.params]
-    w.line(f"def {funcs[block.name]}({', '.join([tensors, *params, f'{name_arg}=None'])}):")
+    params = [*(f"{args[p]}={literal(v)}" for p, v in graph.params), f"{name_arg}=None"]
+    # `trainable:` on an instance: set on the nested model after creation, which reaches
+    # every layer inside (only blocks that have such an instance take the argument, under
+    # this name: no block param may be called `trainable`, KS209)
+    trainable = ns.fresh("trainable") if block.name in _trainable_blocks(m.spec) else None
+    if trainable:
+        params.append(f"{trainable}=True")
+    w.line(f"def {funcs[block.name]}({', '.join([tensors, *params])}):")
     with w.indent():
         w.line(lower.docstring(f"Apply the block {block.name!r} (a nested functional model)."))
         local = lower.locals_for(graph, ns)
@@ -77,7 +84,20 @@ def _block_function(m: lower.Module, block: Block, funcs: dict[str, str]) -> Non
             f"{model} = tf.keras.Model(inputs={_inputs(graph, local)}, outputs={outputs}, "
             f"name={name_arg})"
         )
+        if trainable:
+            w.line(f"{model}.trainable = {trainable}")
         w.line(f"return {model}({tensors})")
+
+
+def _trainable_blocks(spec: Spec) -> set[str]:
+    """The blocks that have an instance with ``trainable:``."""
+    graphs = [spec.graph, *(b.graph for b in spec.blocks)]
+    return {
+        n.block
+        for g in graphs
+        for n in g.nodes
+        if isinstance(n, BlockNode) and n.trainable is not None
+    }
 
 
 def _body(
@@ -92,17 +112,18 @@ def _body(
     variable of its own, created before its first use (a share may come before its target in
     the graph's order), so that every use calls the same layer object."""
     w = m.w
-    shared = sorted({str(n.target) for n in graph.nodes if n.kind == "share"})
+    shared = sorted({n.target for n in graph.nodes if isinstance(n, ShareNode)})
     layer_var = {name: ns.fresh(f"{name}_layer") for name in shared}
-    owners = {n.name: n.layer for n in graph.nodes if n.layer is not None}
+    owners = {n.name: n.layer for n in graph.nodes if isinstance(n, LayerNode)}
     created: set[str] = set()
     types = lower.layer_types(graph)
     for node in graph.nodes:
         out = local[node.name]
-        if node.kind == "block":
-            _block_call(m, node, local, args, ns, funcs[str(node.target)])
+        if isinstance(node, BlockNode):
+            _block_call(m, node, local, args, ns, funcs[node.block])
             continue
-        owner = lower.layer_owner(node)
+        assert isinstance(node, LayerNode | ShareNode)
+        owner = ir_owner(node)
         call_args = lower.call_arguments(node, local, args, types.get(owner))
         ctor = layer_call(owners[owner], [("name", py_str(owner))], args)
         if owner not in layer_var:
@@ -116,7 +137,7 @@ def _body(
 
 def _block_call(
     m: lower.Module,
-    node: Node,
+    node: BlockNode,
     local: dict[str, str],
     args: dict[str, str],
     ns: Namespace,
@@ -126,6 +147,8 @@ def _block_call(
     out = local[node.name]
     arg = m.block_inputs(node, local)
     kw = m.block_keywords(node, args)
+    if node.trainable is not None:
+        kw.append(f"trainable={node.trainable}")
     if node.repeat is None:
         w.line(f"{out} = {func}({', '.join([arg, *kw, f'name={py_str(node.name)}'])})")
         return

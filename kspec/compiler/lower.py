@@ -15,7 +15,7 @@ from typing import Any
 from kspec.compiler.naming import Namespace
 from kspec.compiler.source import Writer, check_source, literal, py_str
 from kspec.layers import LAYERS
-from kspec.spec.ir import Dict, Graph, Input, Node, Ref, Spec
+from kspec.spec.ir import BlockNode, Dict, Graph, Input, LayerNode, Node, Ref, Spec
 
 
 @dataclass
@@ -120,12 +120,12 @@ def outputs_source(graph: Graph, local: Mapping[str, str]) -> str:
     return "{" + ", ".join(f"{py_str(k)}: {ref_source(r, local)}" for k, r in graph.outputs) + "}"
 
 
-def instance_name(node: Node, counter: str) -> str:
+def instance_name(node: BlockNode, counter: str) -> str:
     """Source for a repeated block instance's Keras name: ``"stage_" + str(i)``."""
     return f"{py_str(node.name + '_')} + str({counter})"
 
 
-def repeat_range(node: Node, rename: Mapping[str, str]) -> str:
+def repeat_range(node: BlockNode, rename: Mapping[str, str]) -> str:
     """``range(1, N + 1)``: the instance numbers of a repeated block node."""
     if isinstance(node.repeat, int):
         return f"range(1, {node.repeat + 1})"
@@ -166,14 +166,14 @@ class Module:
         """A function namespace, and ``graph``'s params as its first (keyword) arguments."""
         return self.function_names(), self.keywords[id(graph)]
 
-    def block_keywords(self, node: Node, rename: Mapping[str, str]) -> list[str]:
+    def block_keywords(self, node: BlockNode, rename: Mapping[str, str]) -> list[str]:
         """A block instance's params as keyword arguments of its class or function."""
-        names = self.block_params[str(node.target)]
-        return [f"{names[k]}={literal(v, rename)}" for k, v in node.block_args]
+        names = self.block_params[node.block]
+        return [f"{names[k]}={literal(v, rename)}" for k, v in node.args]
 
-    def block_inputs(self, node: Node, local: Mapping[str, str]) -> str:
+    def block_inputs(self, node: BlockNode, local: Mapping[str, str]) -> str:
         """A block instance's input: one tensor, or a list in the block's input order."""
-        return block_inputs(node, self.blocks[str(node.target)].graph.inputs, local)
+        return block_inputs(node, self.blocks[node.block].graph.inputs, local)
 
     def start(self, target: str, overrides: Mapping[str, Any] | None) -> None:
         for line in header(self.spec, target, overrides):
@@ -234,12 +234,7 @@ def param_keywords(
 
 def layer_types(graph: Graph) -> dict[str, str]:
     """Node name -> layer type, for the nodes that create a layer."""
-    return {n.name: n.layer.type for n in graph.nodes if n.layer is not None}
-
-
-def layer_owner(node: Node) -> str:
-    """The node whose layer a node calls: itself, or its share target."""
-    return node.name if node.kind == "layer" else str(node.target)
+    return {n.name: n.layer.type for n in graph.nodes if isinstance(n, LayerNode)}
 
 
 def locals_for(graph: Graph, ns: Namespace) -> dict[str, str]:

@@ -138,13 +138,15 @@ def build(
     spec: Spec | None = None,
     allow_imports: Iterable[str] = (),
     compiled: bool = False,
+    prepare: Callable[[Any], None] | None = None,
 ) -> Any:
     """The built ``keras.Model`` of generated source (its ``build_model()`` with its defaults).
 
     Custom layer modules must be in ``allow_imports``. ``compiled``: also run the module's
-    ``compile_model`` (the spec's ``compile:`` section). An exception from Keras becomes a KS902
-    diagnostic, placed at the spec node the message names when it names one (Keras quotes
-    layer names in its errors)."""
+    ``compile_model`` (the spec's ``compile:`` section). ``prepare(model)`` runs between
+    building and compiling (loading weights, freezing layers). An exception from Keras becomes
+    a KS902 diagnostic, placed at the spec node the message names when it names one (Keras
+    quotes layer names in its errors)."""
     if spec is not None:
         check_imports(spec, allow_imports)
     if compiled and spec is not None and spec.compile is None:
@@ -154,7 +156,11 @@ def build(
         with warnings.catch_warnings():  # Keras' advice on hand-written layers is noise here
             warnings.simplefilter("ignore", UserWarning)
             model = deep_call(module.build_model)
+            if prepare is not None:
+                prepare(model)
             return module.compile_model(model) if compiled else model
+    except KspecError:
+        raise
     except Exception as exc:  # Keras' own validation: shapes, dtypes, argument values
         raise KspecError([_keras_error(exc, spec)]) from exc
 
@@ -206,10 +212,10 @@ def _is_block(layer: Any) -> bool:
     return cls.__name__ == "Functional" or not cls.__module__.startswith("keras")
 
 
-def weight_map(model: Any) -> dict[tuple[str, ...], list[Any]]:
-    """Weights keyed by the path of spec names to their layer (blocks are walked into), so that
-    the two targets' models can be matched layer by layer."""
-    out: dict[tuple[str, ...], list[Any]] = {}
+def layer_map(model: Any) -> dict[tuple[str, ...], Any]:
+    """The layers that have weights, keyed by the path of spec names to them (blocks are walked
+    into), so that two models can be matched layer by layer."""
+    out: dict[tuple[str, ...], Any] = {}
     stack: list[tuple[tuple[str, ...], Any]] = [((), model)]
     while stack:
         prefix, container = stack.pop()
@@ -218,8 +224,13 @@ def weight_map(model: Any) -> dict[tuple[str, ...], list[Any]]:
             if _is_block(child):
                 stack.append((key, child))
             elif child.weights:
-                out[key] = list(child.weights)
+                out[key] = child
     return out
+
+
+def weight_map(model: Any) -> dict[tuple[str, ...], list[Any]]:
+    """Weights keyed by the path of spec names to their layer (see ``layer_map``)."""
+    return {key: list(layer.weights) for key, layer in layer_map(model).items()}
 
 
 def copy_weights(src: Any, dst: Any) -> int:

@@ -15,7 +15,8 @@ from typing import Any
 from kspec.compiler import lower
 from kspec.compiler.naming import Namespace
 from kspec.compiler.source import Writer, layer_call, literal, py_str
-from kspec.spec.ir import Graph, Node, Spec
+from kspec.spec.ir import BlockNode, Graph, LayerNode, Node, ShareNode, Spec
+from kspec.spec.ir import owner as ir_owner
 from kspec.spec.names import pascal_case
 
 
@@ -53,7 +54,9 @@ class _Generator:
         init_ns, args = self.m.param_names(graph)
         attrs = Namespace(attributes=True)
         param_attr = {p: attrs.fresh(p) for p, _ in graph.params}
-        layer_attr = {n.name: attrs.fresh(n.name) for n in graph.nodes if n.kind != "share"}
+        layer_attr = {
+            n.name: attrs.fresh(n.name) for n in graph.nodes if not isinstance(n, ShareNode)
+        }
         w.line(f"@tf.keras.utils.register_keras_serializable(package={self.package})")
         w.line(f"class {name}({base}):")
         with w.indent():
@@ -86,20 +89,27 @@ class _Generator:
     ) -> None:
         """The ``__init__`` line that creates a node's layer (shares create nothing)."""
         w = self.w
-        if node.kind == "layer":
-            assert node.layer is not None
+        if isinstance(node, LayerNode):
             ctor = layer_call(node.layer, [("name", py_str(node.name))], args)
             w.line(f"self.{layer_attr[node.name]} = {ctor}")
-        elif node.kind == "block":
-            cls = self.block_classes[str(node.target)]
+        elif isinstance(node, BlockNode):
+            cls = self.block_classes[node.block]
             kw = self.m.block_keywords(node, args)
+            attr = layer_attr[node.name]
             if node.repeat is None:
-                w.line(f"self.{layer_attr[node.name]} = {cls}({', '.join([*kw, _name(node)])})")
+                w.line(f"self.{attr} = {cls}({', '.join([*kw, _name(node)])})")
+                if node.trainable is not None:  # after creation: it reaches every sublayer
+                    w.line(f"self.{attr}.trainable = {node.trainable}")
                 return
             i = ns.fresh("i")
             kw.append(f"name={lower.instance_name(node, i)}")
             comprehension = f"{cls}({', '.join(kw)}) for {i} in {lower.repeat_range(node, args)}"
-            w.line(f"self.{layer_attr[node.name]} = [{comprehension}]")
+            w.line(f"self.{attr} = [{comprehension}]")
+            if node.trainable is not None:
+                instance = ns.fresh("instance")
+                w.line(f"for {instance} in self.{attr}:")
+                with w.indent():
+                    w.line(f"{instance}.trainable = {node.trainable}")
 
     def _call(self, graph: Graph, layer_attr: dict[str, str], rename: dict[str, str]) -> None:
         w = self.w
@@ -121,7 +131,7 @@ class _Generator:
             types = lower.layer_types(graph)
             for node in graph.nodes:
                 out = local[node.name]
-                if node.kind == "block":
+                if isinstance(node, BlockNode):
                     arg = self.m.block_inputs(node, local)
                     attr = layer_attr[node.name]
                     if node.repeat is None:
@@ -133,7 +143,8 @@ class _Generator:
                     with w.indent():
                         w.line(f"{out} = {inst}({out})")
                     continue
-                owner = lower.layer_owner(node)
+                assert isinstance(node, LayerNode | ShareNode)
+                owner = ir_owner(node)
                 args = lower.call_arguments(node, local, rename, types.get(owner))
                 w.line(f"{out} = self.{layer_attr[owner]}({args})")
             w.line(f"return {lower.outputs_source(graph, local)}")

@@ -4,7 +4,7 @@ Every call in the graph becomes a node, in Keras' own topological order (its dep
 from the outputs, ``map_graph``): a layer's first call a ``type`` node, its later calls ``share``
 nodes, a ``keras.ops`` operation an ``op`` node, a nested Functional or Sequential model a
 ``block`` node whose block is read the same way (its Keras name kept, so the weights of its
-layers keep their name paths). Anything without a spec form is a KS907 error that names the
+layers keep their name paths). Anything without a spec form is a KS913 error that names the
 layer or op, where it is, and what to do.
 """
 
@@ -91,7 +91,7 @@ class Reader:
         self._walk(fn, walk, nodes, "")
         if not nodes:
             raise error(
-                "KS907",
+                "KS913",
                 f"{where} has no layers (its outputs are its inputs); a spec has at least one",
                 "remove the empty model, or give it a layer",
             )
@@ -131,7 +131,7 @@ class Reader:
         args = [t for t in _flat_tensors(knode.arguments.args)]
         if len(args) != len(fn.inputs):
             raise error(
-                "KS907",
+                "KS913",
                 f"{walk.where}: the nested model {model.name!r} is called with "
                 f"{len(args)} tensors for its {len(fn.inputs)} inputs",
                 REFUSED_HINT,
@@ -194,13 +194,13 @@ class Reader:
                 anonymous=_anonymous(op),
             )
         except arglib.Unexpressible as exc:
-            raise error("KS907", f"{label}: kspec cannot express it: {exc}", REFUSED_HINT) from None
+            raise error("KS913", f"{label}: kspec cannot express it: {exc}", REFUSED_HINT) from None
 
     def _first_use(self, op: Any, names: _Names, where: str) -> bool:
         owner = self._owner.setdefault(id(op), where)
         if owner != where:
             raise error(
-                "KS907",
+                "KS913",
                 f"{where}: {_what(op)} {op.name!r} is also used in {owner}; kspec cannot "
                 "share a layer between a model and a model nested in it",
                 "use the layer in one of them only",
@@ -219,12 +219,12 @@ class Reader:
         if public is cls and cls.__name__ in LAYERS:
             return cls.__name__
         if cls.__name__ in REFUSED and (public is cls or cls.__module__.startswith("keras")):
-            raise error("KS907", f"{label}: {REFUSED[cls.__name__]}", REFUSED_HINT)
+            raise error("KS913", f"{label}: {REFUSED[cls.__name__]}", REFUSED_HINT)
         module, qual = cls.__module__, cls.__qualname__
         if module == "__main__" or "." in qual:
             place = "a function" if "." in qual else "the main script"
             raise error(
-                "KS907",
+                "KS913",
                 f"{label}: its class {qual} is defined in {place}, so a spec cannot name it",
                 "define the layer class at the top level of an importable module",
             )
@@ -237,7 +237,7 @@ class Reader:
             )
         if not arglib.takes_name(cls):
             raise error(
-                "KS907",
+                "KS913",
                 f"{label}: {qual}.__init__ takes no `name` argument, and kspec names every layer",
                 "add **kwargs to its __init__ and pass them to super().__init__(**kwargs)",
             )
@@ -290,7 +290,7 @@ class Reader:
                 try:
                     call[key] = arglib.plain(value)
                 except arglib.Unexpressible as exc:
-                    raise error("KS907", f"{label}: its call argument `{key}`: {exc}") from None
+                    raise error("KS913", f"{label}: its call argument `{key}`: {exc}") from None
         keys = list(tensors)
         wiring: Wiring
         if not keys:
@@ -362,7 +362,7 @@ class _Walk:
         if found is None:
             op = tensor._keras_history.operation
             raise error(
-                "KS907",
+                "KS913",
                 f"{self.where}: a tensor from {getattr(op, 'name', op)!r} is used before kspec "
                 "read the call that makes it",
                 "this is a graph kspec cannot order; please report it",
@@ -412,11 +412,11 @@ def _tensors(value: Any, ref: Any, label: str) -> Ref | list[Ref] | None:
         return ref(value)
     if isinstance(value, list | tuple) and value and any(ops.is_tensor(v) for v in value):
         if not all(ops.is_tensor(v) for v in value):
-            raise error("KS907", f"{label} mixes tensors and constants", REFUSED_HINT)
+            raise error("KS913", f"{label} mixes tensors and constants", REFUSED_HINT)
         return [ref(v) for v in value]
     if isinstance(value, dict) and any(ops.is_tensor(v) for v in value.values()):
         raise error(
-            "KS907", f"{label} is a dict of tensors, which a spec cannot pass", REFUSED_HINT
+            "KS913", f"{label} is a dict of tensors, which a spec cannot pass", REFUSED_HINT
         )
     return None
 
@@ -430,7 +430,7 @@ def _outputs(fn: Any, ref: Any, block: bool) -> Any:
         return {str(k): ref(t) for k, t in struct.items()}
     if isinstance(struct, list | tuple):
         if not all(ops.is_tensor(t) for t in struct):
-            raise error("KS907", "the model's outputs are nested lists, which a spec cannot say")
+            raise error("KS913", "the model's outputs are nested lists, which a spec cannot say")
         return [ref(t) for t in struct]
     return ref(struct)
 

@@ -106,4 +106,4 @@ def error(code: str, message: str, hint: str | None = None) -> KspecError:
 
 
 def warning(message: str, hint: str | None = None) -> Diagnostic:
-    return Diagnostic("KS907", message, severity="warning", hint=hint)
+    return Diagnostic("KS913", message, severity="warning", hint=hint)

@@ -6,6 +6,8 @@ Shapes follow keras/src/ops/operation_utils.py (``compute_conv_output_shape``,
 
 from __future__ import annotations
 
+from typing import Any
+
 from kspec.layers.args import (
     ACTIVITY_REGULARIZER,
     BIAS_CONSTRAINT,
@@ -157,75 +159,54 @@ def _built(c: Call) -> tuple[dict[int, int], int | None]:
     return ({} if size is None else {ax: size}), None
 
 
+_CAUSAL = arg(
+    PADDING_CAUSAL,
+    "'valid' (no padding), 'same' (pad evenly) or 'causal' (dilated causal "
+    "convolution: output[t] does not depend on input[t+1:]) (default: 'valid').",
+)
+_DOCS = {
+    1: "1D convolution layer (e.g. temporal convolution).",
+    2: "2D convolution layer.",
+    3: "3D convolution layer.",
+}
+_FILTERED = {"filters": 2, "kernel_size": 3}
+
+
+def _rules(rank: int, example: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The rules of every convolution, and its coverage example."""
+    return {
+        "rank": rank,
+        "shape": _shape,
+        "weights": _weights,
+        "built": _built,
+        "example": Example(BY_RANK[rank], _FILTERED if example is None else example),
+    }
+
+
+def _plain(rank: int) -> Layer:
+    """Conv1D, Conv2D, Conv3D."""
+    return Layer(
+        f"Conv{rank}D",
+        doc=_DOCS[rank],
+        args={
+            "filters": FILTERS,
+            "kernel_size": kernel_size_arg(rank),
+            "strides": strides_arg(rank),
+            "padding": _CAUSAL if rank == 1 else CONV_PADDING,
+            "data_format": DATA_FORMAT_ARG,
+            "dilation_rate": dilation_rate_arg(rank),
+            "groups": GROUPS,
+            **KERNEL_AND_BIAS,
+        },
+        required=("filters", "kernel_size"),
+        call_args=("inputs",),
+        **_rules(rank),
+    )
+
+
 register(
     "conv",
-    Layer(
-        "Conv1D",
-        doc="1D convolution layer (e.g. temporal convolution).",
-        args={
-            "filters": FILTERS,
-            "kernel_size": kernel_size_arg(1),
-            "strides": strides_arg(1),
-            "padding": arg(
-                PADDING_CAUSAL,
-                "'valid' (no padding), 'same' (pad evenly) or 'causal' (dilated causal "
-                "convolution: output[t] does not depend on input[t+1:]) (default: 'valid').",
-            ),
-            "data_format": DATA_FORMAT_ARG,
-            "dilation_rate": dilation_rate_arg(1),
-            "groups": GROUPS,
-            **KERNEL_AND_BIAS,
-        },
-        required=("filters", "kernel_size"),
-        call_args=("inputs",),
-        rank=1,
-        shape=_shape,
-        weights=_weights,
-        built=_built,
-        example=Example(BY_RANK[1], {"filters": 2, "kernel_size": 3}),
-    ),
-    Layer(
-        "Conv2D",
-        doc="2D convolution layer.",
-        args={
-            "filters": FILTERS,
-            "kernel_size": kernel_size_arg(2),
-            "strides": strides_arg(2),
-            "padding": CONV_PADDING,
-            "data_format": DATA_FORMAT_ARG,
-            "dilation_rate": dilation_rate_arg(2),
-            "groups": GROUPS,
-            **KERNEL_AND_BIAS,
-        },
-        required=("filters", "kernel_size"),
-        call_args=("inputs",),
-        rank=2,
-        shape=_shape,
-        weights=_weights,
-        built=_built,
-        example=Example(BY_RANK[2], {"filters": 2, "kernel_size": 3}),
-    ),
-    Layer(
-        "Conv3D",
-        doc="3D convolution layer.",
-        args={
-            "filters": FILTERS,
-            "kernel_size": kernel_size_arg(3),
-            "strides": strides_arg(3),
-            "padding": CONV_PADDING,
-            "data_format": DATA_FORMAT_ARG,
-            "dilation_rate": dilation_rate_arg(3),
-            "groups": GROUPS,
-            **KERNEL_AND_BIAS,
-        },
-        required=("filters", "kernel_size"),
-        call_args=("inputs",),
-        rank=3,
-        shape=_shape,
-        weights=_weights,
-        built=_built,
-        example=Example(BY_RANK[3], {"filters": 2, "kernel_size": 3}),
-    ),
+    *(_plain(rank) for rank in (1, 2, 3)),
     Layer(
         "Conv2DTranspose",
         doc="2D transposed convolution layer.",
@@ -245,11 +226,7 @@ register(
         },
         required=("filters", "kernel_size"),
         call_args=("inputs",),
-        rank=2,
-        shape=_shape,
-        weights=_weights,
-        built=_built,
-        example=Example(BY_RANK[2], {"filters": 2, "kernel_size": 3}),
+        **_rules(2),
     ),
     Layer(
         "DepthwiseConv2D",
@@ -281,11 +258,7 @@ register(
         },
         required=("kernel_size",),
         call_args=("inputs",),
-        rank=2,
-        shape=_shape,
-        weights=_weights,
-        built=_built,
-        example=Example(BY_RANK[2], {"kernel_size": 3}),
+        **_rules(2, {"kernel_size": 3}),
     ),
     Layer(
         "SeparableConv2D",
@@ -332,42 +305,10 @@ register(
         },
         required=("filters", "kernel_size"),
         call_args=("inputs",),
-        rank=2,
-        shape=_shape,
-        weights=_weights,
-        built=_built,
-        example=Example(BY_RANK[2], {"filters": 2, "kernel_size": 3}),
+        **_rules(2),
     ),
-    Layer(
-        "Conv1DTranspose",
-        rank=1,
-        shape=_shape,
-        weights=_weights,
-        built=_built,
-        example=Example(BY_RANK[1], {"filters": 2, "kernel_size": 3}),
-    ),
-    Layer(
-        "Conv3DTranspose",
-        rank=3,
-        shape=_shape,
-        weights=_weights,
-        built=_built,
-        example=Example(BY_RANK[3], {"filters": 2, "kernel_size": 3}),
-    ),
-    Layer(
-        "DepthwiseConv1D",
-        rank=1,
-        shape=_shape,
-        weights=_weights,
-        built=_built,
-        example=Example(BY_RANK[1], {"kernel_size": 3}),
-    ),
-    Layer(
-        "SeparableConv1D",
-        rank=1,
-        shape=_shape,
-        weights=_weights,
-        built=_built,
-        example=Example(BY_RANK[1], {"filters": 2, "kernel_size": 3}),
-    ),
+    Layer("Conv1DTranspose", **_rules(1)),
+    Layer("Conv3DTranspose", **_rules(3)),
+    Layer("DepthwiseConv1D", **_rules(1, {"kernel_size": 3})),
+    Layer("SeparableConv1D", **_rules(1)),
 )

@@ -4,6 +4,8 @@ augmentations, which keep the image's shape (they transform only in training).
 
 from __future__ import annotations
 
+from typing import Any
+
 from kspec.layers.args import (
     DATA_FORMAT_ARG,
     IMG,
@@ -36,6 +38,45 @@ def _resizing(c: Call) -> Shapes:
         raise Unknown  # Keras reads other ranks as unbatched images: not a model's tensor
     return [(x[0], x[1], h, w) if channels_first(c) else (x[0], h, w, x[3])]
 
+
+# The augmentations (and the other layers that keep an image's shape), with the arguments
+# their coverage example needs.
+_FACTOR = {"factor": 0.1}
+_AUGMENTATIONS: dict[str, dict[str, Any]] = {
+    "AugMix": {},
+    "AutoContrast": {},
+    "ContrastLimitedAdaptiveHistogramEqualization": {},
+    "CutMix": {},
+    "Equalization": {},
+    "MaxNumBoundingBoxes": {"max_number": 2},
+    "MixUp": {},
+    "RandAugment": {},
+    "RandomBrightness": _FACTOR,
+    "RandomColorDegeneration": _FACTOR,
+    "RandomColorJitter": {},
+    "RandomContrast": _FACTOR,
+    "RandomElasticTransform": {},
+    "RandomErasing": {},
+    "RandomFlip": {},
+    "RandomGaussianBlur": {},
+    "RandomGrayscale": {},
+    "RandomHue": _FACTOR,
+    "RandomInvert": {},
+    "RandomPerspective": {},
+    "RandomPosterization": {"factor": [1, 4], "value_range": [0, 255]},
+    "RandomRotation": _FACTOR,
+    "RandomSaturation": _FACTOR,
+    "RandomSharpness": _FACTOR,
+    "RandomShear": {},
+    "RandomTranslation": {"height_factor": 0.1, "width_factor": 0.1},
+    "RandomZoom": {"height_factor": 0.1},
+    "Solarization": {},
+}
+# Known problems of the installed Keras.
+_NOTES = {
+    "Equalization": "Keras 3.15 bug: its compute_output_spec returns its input tensor, so the "
+    "functional target fails ('part of a cycle'); the subclass target works",
+}
 
 register(
     "image",
@@ -76,156 +117,12 @@ register(
         shape=_resizing,
         example=Example(IMG, {"height": 4, "width": 4}),
     ),
-    Layer(
-        "CenterCrop",
-        shape=_resizing,
-        example=Example(IMG, {"height": 4, "width": 4}),
+    *(
+        Layer(name, shape=_resizing, example=Example(IMG, {"height": 4, "width": 4}))
+        for name in ("CenterCrop", "RandomCrop")
     ),
-    Layer(
-        "RandomCrop",
-        shape=_resizing,
-        example=Example(IMG, {"height": 4, "width": 4}),
-    ),
-    Layer(
-        "AugMix",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "AutoContrast",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "ContrastLimitedAdaptiveHistogramEqualization",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "CutMix",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "Equalization",
-        note="Keras 3.15 bug: its compute_output_spec returns its input tensor, so the "
-        "functional target fails ('part of a cycle'); the subclass target works",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "MaxNumBoundingBoxes",
-        shape=identity,
-        example=Example(IMG, {"max_number": 2}),
-    ),
-    Layer(
-        "MixUp",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "RandAugment",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "RandomBrightness",
-        shape=identity,
-        example=Example(IMG, {"factor": 0.1}),
-    ),
-    Layer(
-        "RandomColorDegeneration",
-        shape=identity,
-        example=Example(IMG, {"factor": 0.1}),
-    ),
-    Layer(
-        "RandomColorJitter",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "RandomContrast",
-        shape=identity,
-        example=Example(IMG, {"factor": 0.1}),
-    ),
-    Layer(
-        "RandomElasticTransform",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "RandomErasing",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "RandomFlip",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "RandomGaussianBlur",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "RandomGrayscale",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "RandomHue",
-        shape=identity,
-        example=Example(IMG, {"factor": 0.1}),
-    ),
-    Layer(
-        "RandomInvert",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "RandomPerspective",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "RandomPosterization",
-        shape=identity,
-        example=Example(IMG, {"factor": [1, 4], "value_range": [0, 255]}),
-    ),
-    Layer(
-        "RandomRotation",
-        shape=identity,
-        example=Example(IMG, {"factor": 0.1}),
-    ),
-    Layer(
-        "RandomSaturation",
-        shape=identity,
-        example=Example(IMG, {"factor": 0.1}),
-    ),
-    Layer(
-        "RandomSharpness",
-        shape=identity,
-        example=Example(IMG, {"factor": 0.1}),
-    ),
-    Layer(
-        "RandomShear",
-        shape=identity,
-        example=Example(IMG),
-    ),
-    Layer(
-        "RandomTranslation",
-        shape=identity,
-        example=Example(IMG, {"height_factor": 0.1, "width_factor": 0.1}),
-    ),
-    Layer(
-        "RandomZoom",
-        shape=identity,
-        example=Example(IMG, {"height_factor": 0.1}),
-    ),
-    Layer(
-        "Solarization",
-        shape=identity,
-        example=Example(IMG),
+    *(
+        Layer(name, shape=identity, example=Example(IMG, args), note=_NOTES.get(name, ""))
+        for name, args in _AUGMENTATIONS.items()
     ),
 )

@@ -6,6 +6,7 @@ Subtract and Dot.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from kspec.layers.args import (
     MERGE_CALL,
@@ -158,76 +159,43 @@ def _dot(c: Call) -> Shapes:
     return [tuple(out)]
 
 
+_PAIR = Example(PAIR, node_inputs=["a", "b"])
+_ELEMENTWISE = {
+    "Add": "Element-wise addition of a list of inputs of the same shape.",
+    "Subtract": "Element-wise subtraction of two inputs: inputs[0] - inputs[1].",
+    "Multiply": "Element-wise multiplication of a list of inputs of the same shape.",
+    "Average": "Element-wise average of a list of inputs of the same shape.",
+    "Maximum": "Element-wise maximum of a list of inputs of the same shape.",
+    "Minimum": "Element-wise minimum of a list of inputs of the same shape.",
+}
+
+
+def _merge(name: str, doc: str, **rules: Any) -> Layer:
+    """A merge layer: a list of inputs (two for Subtract and Dot, one or more for the others)."""
+    two = name in ("Subtract", "Dot")
+    return Layer(
+        name,
+        doc=doc,
+        inputs="many",
+        min_inputs=2 if two else 1,
+        max_inputs=2 if two else None,
+        call_args=MERGE_CALL,
+        **{"shape": elementwise, "example": _PAIR, **rules},
+    )
+
+
 register(
     "merging",
-    Layer(
-        "Add",
-        doc="Element-wise addition of a list of inputs of the same shape.",
-        inputs="many",
-        min_inputs=1,
-        call_args=MERGE_CALL,
-        shape=elementwise,
-        example=Example(PAIR, node_inputs=["a", "b"]),
-    ),
-    Layer(
-        "Subtract",
-        doc="Element-wise subtraction of two inputs: inputs[0] - inputs[1].",
-        inputs="many",
-        min_inputs=2,
-        max_inputs=2,
-        call_args=MERGE_CALL,
-        shape=elementwise,
-        example=Example(PAIR, node_inputs=["a", "b"]),
-    ),
-    Layer(
-        "Multiply",
-        doc="Element-wise multiplication of a list of inputs of the same shape.",
-        inputs="many",
-        min_inputs=1,
-        call_args=MERGE_CALL,
-        shape=elementwise,
-        example=Example(PAIR, node_inputs=["a", "b"]),
-    ),
-    Layer(
-        "Average",
-        doc="Element-wise average of a list of inputs of the same shape.",
-        inputs="many",
-        min_inputs=1,
-        call_args=MERGE_CALL,
-        shape=elementwise,
-        example=Example(PAIR, node_inputs=["a", "b"]),
-    ),
-    Layer(
-        "Maximum",
-        doc="Element-wise maximum of a list of inputs of the same shape.",
-        inputs="many",
-        min_inputs=1,
-        call_args=MERGE_CALL,
-        shape=elementwise,
-        example=Example(PAIR, node_inputs=["a", "b"]),
-    ),
-    Layer(
-        "Minimum",
-        doc="Element-wise minimum of a list of inputs of the same shape.",
-        inputs="many",
-        min_inputs=1,
-        call_args=MERGE_CALL,
-        shape=elementwise,
-        example=Example(PAIR, node_inputs=["a", "b"]),
-    ),
-    Layer(
+    *(_merge(name, doc) for name, doc in _ELEMENTWISE.items()),
+    _merge(
         "Concatenate",
-        doc="Concatenates a list of inputs along an axis.",
+        "Concatenates a list of inputs along an axis.",
         args={"axis": arg(INT, "Axis along which to concatenate (default: -1).")},
-        inputs="many",
-        min_inputs=1,
-        call_args=MERGE_CALL,
         shape=_concatenate,
-        example=Example(PAIR, node_inputs=["a", "b"]),
     ),
-    Layer(
+    _merge(
         "Dot",
-        doc="Dot product between samples of two inputs.",
+        "Dot product between samples of two inputs.",
         args={
             "axes": arg(
                 {"anyOf": [INT, list_of(INT, 2, 2)]},
@@ -241,10 +209,6 @@ register(
             ),
         },
         required=("axes",),
-        inputs="many",
-        min_inputs=2,
-        max_inputs=2,
-        call_args=MERGE_CALL,
         shape=_dot,
         example=Example(PAIR, {"axes": 1}, ["a", "b"]),
     ),

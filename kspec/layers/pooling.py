@@ -65,166 +65,85 @@ def _adaptive_pool(c: Call) -> Shapes:
     return [join(x, channels, to_ints(c.arg("output_size"), c.rank), cf)]
 
 
+# Docs and pool_size descriptions of the records that describe every argument themselves.
+_LOCAL = {
+    "MaxPooling1D": (
+        "Max pooling operation for 1D temporal data.",
+        "Size of the max pooling window (default: 2).",
+    ),
+    "MaxPooling2D": (
+        "Max pooling operation for 2D spatial data.",
+        "Size of the max pooling window, an integer or [rows, cols] (default: [2, 2]).",
+    ),
+    "AveragePooling1D": (
+        "Average pooling for temporal data.",
+        "Size of the average pooling window (no default).",
+    ),
+    "AveragePooling2D": (
+        "Average pooling operation for 2D spatial data.",
+        "Size of the average pooling window, an integer or [rows, cols] (no default).",
+    ),
+}
+_GLOBAL = {
+    "GlobalAveragePooling1D": "Global average pooling operation for temporal data.",
+    "GlobalAveragePooling2D": "Global average pooling operation for 2D data.",
+    "GlobalMaxPooling1D": "Global max pooling operation for temporal data.",
+    "GlobalMaxPooling2D": "Global max pooling operation for 2D data.",
+}
+
+
+def _local(kind: str, rank: int) -> Layer:
+    name = f"{kind}Pooling{rank}D"
+    average = kind == "Average"
+    example = Example(BY_RANK[rank], {"pool_size": 2} if average else {})
+    if name not in _LOCAL:
+        return Layer(name, rank=rank, shape=_pool, example=example)
+    doc, pool_size = _LOCAL[name]
+    args = {
+        "pool_size": arg(int_or_tuple(rank), pool_size),
+        "strides": arg(nullable(int_or_tuple(rank)), POOL_STRIDES),
+        "padding": POOL_PADDING,
+        "data_format": DATA_FORMAT_ARG,
+    }
+    return Layer(
+        name,
+        doc=doc,
+        args=args,
+        required=("pool_size",) if average else (),
+        call_args=("inputs",),
+        rank=rank,
+        shape=_pool,
+        example=example,
+    )
+
+
+def _global(kind: str, rank: int) -> Layer:
+    name = f"Global{kind}Pooling{rank}D"
+    if name not in _GLOBAL:
+        return Layer(name, rank=rank, shape=_global_pool, example=Example(BY_RANK[rank]))
+    return Layer(
+        name,
+        doc=_GLOBAL[name],
+        args={"data_format": DATA_FORMAT_ARG, "keepdims": KEEPDIMS},
+        call_args=("inputs", "mask") if name == "GlobalAveragePooling1D" else ("inputs",),
+        rank=rank,
+        shape=_global_pool,
+        example=Example(BY_RANK[rank]),
+    )
+
+
 register(
     "pooling",
-    Layer(
-        "MaxPooling1D",
-        doc="Max pooling operation for 1D temporal data.",
-        args={
-            "pool_size": arg(int_or_tuple(1), "Size of the max pooling window (default: 2)."),
-            "strides": arg(nullable(int_or_tuple(1)), POOL_STRIDES),
-            "padding": POOL_PADDING,
-            "data_format": DATA_FORMAT_ARG,
-        },
-        call_args=("inputs",),
-        rank=1,
-        shape=_pool,
-        example=Example(BY_RANK[1]),
-    ),
-    Layer(
-        "MaxPooling2D",
-        doc="Max pooling operation for 2D spatial data.",
-        args={
-            "pool_size": arg(
-                int_or_tuple(2),
-                "Size of the max pooling window, an integer or [rows, cols] (default: [2, 2]).",
-            ),
-            "strides": arg(nullable(int_or_tuple(2)), POOL_STRIDES),
-            "padding": POOL_PADDING,
-            "data_format": DATA_FORMAT_ARG,
-        },
-        call_args=("inputs",),
-        rank=2,
-        shape=_pool,
-        example=Example(BY_RANK[2]),
-    ),
-    Layer(
-        "MaxPooling3D",
-        rank=3,
-        shape=_pool,
-        example=Example(BY_RANK[3]),
-    ),
-    Layer(
-        "AveragePooling1D",
-        doc="Average pooling for temporal data.",
-        args={
-            "pool_size": arg(int_or_tuple(1), "Size of the average pooling window (no default)."),
-            "strides": arg(nullable(int_or_tuple(1)), POOL_STRIDES),
-            "padding": POOL_PADDING,
-            "data_format": DATA_FORMAT_ARG,
-        },
-        required=("pool_size",),
-        call_args=("inputs",),
-        rank=1,
-        shape=_pool,
-        example=Example(BY_RANK[1], {"pool_size": 2}),
-    ),
-    Layer(
-        "AveragePooling2D",
-        doc="Average pooling operation for 2D spatial data.",
-        args={
-            "pool_size": arg(
-                int_or_tuple(2),
-                "Size of the average pooling window, an integer or [rows, cols] (no default).",
-            ),
-            "strides": arg(nullable(int_or_tuple(2)), POOL_STRIDES),
-            "padding": POOL_PADDING,
-            "data_format": DATA_FORMAT_ARG,
-        },
-        required=("pool_size",),
-        call_args=("inputs",),
-        rank=2,
-        shape=_pool,
-        example=Example(BY_RANK[2], {"pool_size": 2}),
-    ),
-    Layer(
-        "AveragePooling3D",
-        rank=3,
-        shape=_pool,
-        example=Example(BY_RANK[3], {"pool_size": 2}),
-    ),
-    Layer(
-        "GlobalAveragePooling1D",
-        doc="Global average pooling operation for temporal data.",
-        args={"data_format": DATA_FORMAT_ARG, "keepdims": KEEPDIMS},
-        call_args=("inputs", "mask"),
-        rank=1,
-        shape=_global_pool,
-        example=Example(BY_RANK[1]),
-    ),
-    Layer(
-        "GlobalAveragePooling2D",
-        doc="Global average pooling operation for 2D data.",
-        args={"data_format": DATA_FORMAT_ARG, "keepdims": KEEPDIMS},
-        call_args=("inputs",),
-        rank=2,
-        shape=_global_pool,
-        example=Example(BY_RANK[2]),
-    ),
-    Layer(
-        "GlobalAveragePooling3D",
-        rank=3,
-        shape=_global_pool,
-        example=Example(BY_RANK[3]),
-    ),
-    Layer(
-        "GlobalMaxPooling1D",
-        doc="Global max pooling operation for temporal data.",
-        args={"data_format": DATA_FORMAT_ARG, "keepdims": KEEPDIMS},
-        call_args=("inputs",),
-        rank=1,
-        shape=_global_pool,
-        example=Example(BY_RANK[1]),
-    ),
-    Layer(
-        "GlobalMaxPooling2D",
-        doc="Global max pooling operation for 2D data.",
-        args={"data_format": DATA_FORMAT_ARG, "keepdims": KEEPDIMS},
-        call_args=("inputs",),
-        rank=2,
-        shape=_global_pool,
-        example=Example(BY_RANK[2]),
-    ),
-    Layer(
-        "GlobalMaxPooling3D",
-        rank=3,
-        shape=_global_pool,
-        example=Example(BY_RANK[3]),
-    ),
-    Layer(
-        "AdaptiveAveragePooling1D",
-        rank=1,
-        shape=_adaptive_pool,
-        example=Example(BY_RANK[1], {"output_size": 2}),
-    ),
-    Layer(
-        "AdaptiveAveragePooling2D",
-        rank=2,
-        shape=_adaptive_pool,
-        example=Example(BY_RANK[2], {"output_size": 2}),
-    ),
-    Layer(
-        "AdaptiveAveragePooling3D",
-        rank=3,
-        shape=_adaptive_pool,
-        example=Example(BY_RANK[3], {"output_size": 2}),
-    ),
-    Layer(
-        "AdaptiveMaxPooling1D",
-        rank=1,
-        shape=_adaptive_pool,
-        example=Example(BY_RANK[1], {"output_size": 2}),
-    ),
-    Layer(
-        "AdaptiveMaxPooling2D",
-        rank=2,
-        shape=_adaptive_pool,
-        example=Example(BY_RANK[2], {"output_size": 2}),
-    ),
-    Layer(
-        "AdaptiveMaxPooling3D",
-        rank=3,
-        shape=_adaptive_pool,
-        example=Example(BY_RANK[3], {"output_size": 2}),
+    *(_local(kind, rank) for kind in ("Max", "Average") for rank in (1, 2, 3)),
+    *(_global(kind, rank) for kind in ("Average", "Max") for rank in (1, 2, 3)),
+    *(
+        Layer(
+            f"Adaptive{kind}Pooling{rank}D",
+            rank=rank,
+            shape=_adaptive_pool,
+            example=Example(BY_RANK[rank], {"output_size": 2}),
+        )
+        for kind in ("Average", "Max")
+        for rank in (1, 2, 3)
     ),
 )

@@ -220,6 +220,24 @@ def _conv_lstm_weights(c: Call) -> Count:
     return k * channels * 4 * filters + k * filters * 4 * filters + bias(c, 4 * filters), 0
 
 
+def _cell(name: str, doc: str, states: int) -> Layer:
+    """An RNN cell: used as the `cell` of an RNN (or in the `cells` of StackedRNNCells); as a
+    node, called with {inputs: x, states: [...]}, it returns [output, new states]."""
+    return Layer(
+        name,
+        doc=doc,
+        inputs="call",
+        min_inputs=2,
+        call_outputs=2,
+        cell_states=states,
+        note=CELL_NOTE,
+        weights=_gated_weights,
+        example=Example(SEQ, {"cell": {"type": name, "units": 3}}, node_type="RNN"),
+    )
+
+
+_CELL_DOC = "one step; use it as the `cell` of an RNN."
+
 register(
     "recurrent",
     Layer(
@@ -341,39 +359,9 @@ register(
         index_hint="SimpleRNN returns its states too only with return_state: true",
         example=Example(SEQ, {"units": 3}),
     ),
-    Layer(
-        "LSTMCell",
-        doc="Cell class for the LSTM layer: one step; use it as the `cell` of an RNN.",
-        inputs="call",
-        min_inputs=2,
-        call_outputs=2,
-        cell_states=2,
-        note=CELL_NOTE,
-        weights=_gated_weights,
-        example=Example(SEQ, {"cell": {"type": "LSTMCell", "units": 3}}, node_type="RNN"),
-    ),
-    Layer(
-        "GRUCell",
-        doc="Cell class for the GRU layer: one step; use it as the `cell` of an RNN.",
-        inputs="call",
-        min_inputs=2,
-        call_outputs=2,
-        cell_states=1,
-        note=CELL_NOTE,
-        weights=_gated_weights,
-        example=Example(SEQ, {"cell": {"type": "GRUCell", "units": 3}}, node_type="RNN"),
-    ),
-    Layer(
-        "SimpleRNNCell",
-        doc="Cell class for SimpleRNN: one step; use it as the `cell` of an RNN.",
-        inputs="call",
-        min_inputs=2,
-        call_outputs=2,
-        cell_states=1,
-        note=CELL_NOTE,
-        weights=_gated_weights,
-        example=Example(SEQ, {"cell": {"type": "SimpleRNNCell", "units": 3}}, node_type="RNN"),
-    ),
+    _cell("LSTMCell", f"Cell class for the LSTM layer: {_CELL_DOC}", 2),
+    _cell("GRUCell", f"Cell class for the GRU layer: {_CELL_DOC}", 1),
+    _cell("SimpleRNNCell", f"Cell class for SimpleRNN: {_CELL_DOC}", 1),
     Layer(
         "RNN",
         shape=_rnn,
@@ -401,34 +389,17 @@ register(
             node_type="RNN",
         ),
     ),
-    Layer(
-        "ConvLSTM1D",
-        state_outputs=2,
-        rank=1,
-        shape=_conv_lstm,
-        weights=_conv_lstm_weights,
-        outputs=with_states,
-        index_hint="ConvLSTM1D returns its states too only with return_state: true",
-        example=Example({"x": {"shape": [3, 6, 2]}}, {"filters": 2, "kernel_size": 3}),
-    ),
-    Layer(
-        "ConvLSTM2D",
-        state_outputs=2,
-        rank=2,
-        shape=_conv_lstm,
-        weights=_conv_lstm_weights,
-        outputs=with_states,
-        index_hint="ConvLSTM2D returns its states too only with return_state: true",
-        example=Example({"x": {"shape": [3, 6, 6, 2]}}, {"filters": 2, "kernel_size": 3}),
-    ),
-    Layer(
-        "ConvLSTM3D",
-        state_outputs=2,
-        rank=3,
-        shape=_conv_lstm,
-        weights=_conv_lstm_weights,
-        outputs=with_states,
-        index_hint="ConvLSTM3D returns its states too only with return_state: true",
-        example=Example({"x": {"shape": [3, 4, 4, 4, 2]}}, {"filters": 2, "kernel_size": 3}),
+    *(
+        Layer(
+            f"ConvLSTM{rank}D",
+            state_outputs=2,
+            rank=rank,
+            shape=_conv_lstm,
+            weights=_conv_lstm_weights,
+            outputs=with_states,
+            index_hint=f"ConvLSTM{rank}D returns its states too only with return_state: true",
+            example=Example({"x": {"shape": frames}}, {"filters": 2, "kernel_size": 3}),
+        )
+        for rank, frames in ((1, [3, 6, 2]), (2, [3, 6, 6, 2]), (3, [3, 4, 4, 4, 2]))
     ),
 )

@@ -23,6 +23,8 @@ from kspec.schemas.types import (
     nullable,
 )
 
+_RATE = {"rate": 0.5}
+
 register(
     "regularization",
     Layer(
@@ -40,44 +42,14 @@ register(
         required=("rate",),
         call_args=("inputs", "training"),
         shape=identity,
-        example=Example(VEC, {"rate": 0.5}),
+        example=Example(VEC, _RATE),
     ),
-    Layer(
-        "SpatialDropout1D",
-        rank=1,
-        shape=identity,
-        example=Example(BY_RANK[1], {"rate": 0.5}),
+    *(
+        Layer(f"SpatialDropout{r}D", shape=identity, example=Example(BY_RANK[r], _RATE))
+        for r in (1, 2, 3)
     ),
-    Layer(
-        "SpatialDropout2D",
-        rank=2,
-        shape=identity,
-        example=Example(BY_RANK[2], {"rate": 0.5}),
-    ),
-    Layer(
-        "SpatialDropout3D",
-        rank=3,
-        shape=identity,
-        example=Example(BY_RANK[3], {"rate": 0.5}),
-    ),
-    Layer(
-        "GaussianDropout",
-        shape=identity,
-        example=Example(VEC, {"rate": 0.5}),
-    ),
-    Layer(
-        "GaussianNoise",
-        shape=identity,
-        example=Example(VEC, {"stddev": 0.1}),
-    ),
-    Layer(
-        "AlphaDropout",
-        shape=identity,
-        example=Example(VEC, {"rate": 0.5}),
-    ),
-    Layer(
-        "ActivityRegularization",
-        shape=identity,
-        example=Example(VEC),
-    ),
+    Layer("GaussianDropout", shape=identity, example=Example(VEC, _RATE)),
+    Layer("GaussianNoise", shape=identity, example=Example(VEC, {"stddev": 0.1})),
+    Layer("AlphaDropout", shape=identity, example=Example(VEC, _RATE)),
+    Layer("ActivityRegularization", shape=identity, example=Example(VEC)),
 )

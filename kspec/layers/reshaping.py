@@ -252,12 +252,7 @@ register(
         shape=_padding_cropping,
         example=Example(BY_RANK[2]),
     ),
-    Layer(
-        "ZeroPadding3D",
-        rank=3,
-        shape=_padding_cropping,
-        example=Example(BY_RANK[3]),
-    ),
+    Layer("ZeroPadding3D", rank=3, shape=_padding_cropping, example=Example(BY_RANK[3])),
     Layer(
         "Cropping1D",
         doc="Cropping layer for 1D input (e.g. temporal sequence), along axis 1.",
@@ -289,12 +284,7 @@ register(
         shape=_padding_cropping,
         example=Example(BY_RANK[2]),
     ),
-    Layer(
-        "Cropping3D",
-        rank=3,
-        shape=_padding_cropping,
-        example=Example(BY_RANK[3]),
-    ),
+    Layer("Cropping3D", rank=3, shape=_padding_cropping, example=Example(BY_RANK[3])),
     Layer(
         "UpSampling1D",
         doc="Upsampling layer for 1D inputs: repeats each temporal step `size` times.",
@@ -323,10 +313,5 @@ register(
         shape=_upsampling,
         example=Example(BY_RANK[2]),
     ),
-    Layer(
-        "UpSampling3D",
-        rank=3,
-        shape=_upsampling,
-        example=Example(BY_RANK[3]),
-    ),
+    Layer("UpSampling3D", rank=3, shape=_upsampling, example=Example(BY_RANK[3])),
 )

@@ -226,6 +226,11 @@ def build(editor: bool = True) -> Schema:
                     "anyOf": [POS_INT, *([expr] if editor else [])],
                     "description": "Chain this many instances (named name_1 .. name_N).",
                 },
+                "trainable": {
+                    **BOOL,
+                    "description": "false: freeze every layer of the instance (for "
+                    "fine-tuning); true or false, not an expression.",
+                },
             },
             "required": ["name", "block"],
             "propertyNames": _ref("name"),
@@ -370,7 +375,7 @@ def build(editor: bool = True) -> Schema:
             "layers": {
                 "type": "array",
                 "description": "The nodes of the graph, in order.",
-                # strict: each node is validated against its own kind's schema (resolve.py)
+                # strict: each node is validated against its own kind's schema (spec/check/nodes.py)
                 "items": _ref("node") if editor else {"type": "object"},
                 "minItems": 1,
             },
@@ -378,7 +383,7 @@ def build(editor: bool = True) -> Schema:
             "blocks": {
                 "type": "object",
                 "description": "Reusable sub-graphs: name -> block.",
-                # kspec checks each block and its name on its own, in file order (resolve.py)
+                # kspec checks each block and its name on its own, in file order (spec/check/top.py)
                 **({"propertyNames": _ref("name")} if editor else {}),
                 "additionalProperties": _ref("block") if editor else {},
             },

@@ -68,21 +68,57 @@ class NodeInputs:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Node:
-    """One entry of ``layers``: a new layer, a share of an earlier layer, or a block instance."""
+    """One entry of ``layers``; one of the kinds below: a new layer (:class:`LayerNode`), a
+    share of an earlier layer (:class:`ShareNode`) or a block instance (:class:`BlockNode`)."""
 
     name: str
-    kind: Literal["layer", "share", "block"]
     inputs: NodeInputs
-    layer: LayerSpec | None = None  # kind == "layer"
-    target: str | None = None  # share: the node whose layer is reused; block: the block name
-    block_args: tuple[tuple[str, Value], ...] = ()
-    repeat: int | Expr | None = None  # block nodes: None (one instance) or N instances
     call: tuple[tuple[str, Value], ...] = ()
     n_outputs: int = 1  # 0: unknown (a custom layer)
     span: Span | None = None
     pointer: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerNode(Node):
+    """``type:`` - a new layer."""
+
+    layer: LayerSpec
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShareNode(Node):
+    """``share:`` - the layer of node ``target`` called again (its weights shared)."""
+
+    target: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BlockNode(Node):
+    """``block:`` - an instance of block ``block`` with params ``args``; ``repeat``: None (one
+    instance) or N chained instances; ``trainable: false`` freezes every layer in it."""
+
+    block: str
+    args: tuple[tuple[str, Value], ...] = ()
+    repeat: int | Expr | None = None
+    trainable: bool | None = None  # `trainable:` as written (None: not given)
+
+
+def owner(node: LayerNode | ShareNode) -> str:
+    """The node whose layer a layer or share node calls: itself, or its share target."""
+    return node.target if isinstance(node, ShareNode) else node.name
+
+
+def describe(node: Node) -> str:
+    """What a node is, for tables and drawings: its layer type, ``share of x``, ``block b``."""
+    if isinstance(node, LayerNode):
+        return node.layer.type
+    if isinstance(node, ShareNode):
+        return f"share of {node.target}"
+    assert isinstance(node, BlockNode)
+    return f"block {node.block}"
 
 
 def instance_names(name: str, repeat: int | None) -> list[str]:
@@ -90,7 +126,7 @@ def instance_names(name: str, repeat: int | None) -> list[str]:
     return [name] if repeat is None else [f"{name}_{i}" for i in range(1, repeat + 1)]
 
 
-def node_instances(node: Node, env: Mapping[str, Any]) -> list[str]:
+def node_instances(node: BlockNode, env: Mapping[str, Any]) -> list[str]:
     """The instance names of block node ``node`` of a checked spec (``repeat`` under ``env``)."""
     repeat = evaluate(node.repeat, env) if isinstance(node.repeat, Expr) else node.repeat
     return instance_names(node.name, None if repeat is None else int(repeat))

@@ -52,7 +52,7 @@ def _bad(path: str, why: str) -> KspecError:
     return KspecError(
         [
             Diagnostic(
-                "KS908",
+                "KS914",
                 f"{path} is not a kspec stub file: {why}",
                 path=path,
                 hint="write it with `kspec stubs MODULE --allow-import MODULE -o FILE`",

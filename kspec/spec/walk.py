@@ -40,7 +40,21 @@ from kspec.layers import (
     make_call,
 )
 from kspec.spec.expressions import Expr, ExprError, evaluate
-from kspec.spec.ir import Block, Dict, Graph, LayerSpec, Node, NodeInputs, Ref, Spec, instance_names
+from kspec.spec.ir import (
+    Block,
+    BlockNode,
+    Dict,
+    Graph,
+    LayerNode,
+    LayerSpec,
+    Node,
+    NodeInputs,
+    Ref,
+    ShareNode,
+    Spec,
+    instance_names,
+)
+from kspec.spec.ir import owner as ir_owner
 from kspec.spec.report import Reporter
 
 NodePath = tuple[str, ...]
@@ -61,8 +75,8 @@ class LayerCall:
     whether it builds the layer, ``sources`` the paths that produced its inputs."""
 
     path: NodePath
-    node: Node
-    owner: Node
+    node: LayerNode | ShareNode
+    owner: LayerNode
     call: Call
     outputs: Shapes
     first: bool
@@ -84,7 +98,7 @@ class Instance:
     that produced its inputs."""
 
     path: NodePath
-    node: Node
+    node: BlockNode
     block: Block
     env: Mapping[str, Any]
     inputs: Shapes
@@ -253,7 +267,7 @@ def _run(
         w.evaluations += 1
         values[inp.name] = [(shape, (*prefix, inp.name))]
         w.shapes[(*prefix, inp.name)] = [shape]
-    owners = {n.name: n for n in graph.nodes if n.kind == "layer"}
+    owners = {n.name: n for n in graph.nodes if isinstance(n, LayerNode)}
     built: dict[str, Call] = {}  # layer -> the call that built it
     first_node: dict[str, str] = {}
     for node in graph.nodes:
@@ -264,12 +278,13 @@ def _run(
             w.complete = False
             values[node.name] = unknown
             continue
-        if node.kind == "block":
+        if isinstance(node, BlockNode):
             outs = yield from _block_node(st, node, env, values, prefix, trail)
         else:
-            owner = node if node.kind == "layer" else owners.get(str(node.target))
+            assert isinstance(node, LayerNode | ShareNode)
+            owner = owners.get(ir_owner(node))
             outs = unknown
-            if owner is not None and owner.layer is not None:
+            if owner is not None:
                 outs = _layer_node(st, node, owner, env, values, (built, first_node), prefix, trail)
         if len(outs) != node.n_outputs and node.n_outputs:  # 0: a custom layer's, unknown
             outs = unknown
@@ -280,15 +295,14 @@ def _run(
 
 def _layer_node(
     st: _State,
-    node: Node,
-    owner: Node,
+    node: LayerNode | ShareNode,
+    owner: LayerNode,
     env: Mapping[str, Any],
     values: Mapping[str, list[Tensor]],
     builds: tuple[dict[str, Call], dict[str, str]],
     prefix: NodePath,
     trail: tuple[tuple[str, Node], ...],
 ) -> list[Tensor]:
-    assert owner.layer is not None
     built, first_node = builds
     path = (*prefix, node.name)
     inputs, labels, sources = _layer_inputs(node.inputs, values)
@@ -330,7 +344,7 @@ def _main(call: Call) -> Shape | None:
 
 def _block_node(
     st: _State,
-    node: Node,
+    node: BlockNode,
     env: Mapping[str, Any],
     values: Mapping[str, list[Tensor]],
     prefix: NodePath,
@@ -338,7 +352,7 @@ def _block_node(
 ) -> Generator[_Request, list[Tensor], list[Tensor]]:
     path = (*prefix, node.name)
     unknown: list[Tensor] = [(None, path)] * max(node.n_outputs, 1)
-    block = st.blocks.get(str(node.target))
+    block = st.blocks.get(node.block)
     if block is None:
         return unknown
     repeat: int | None = None
@@ -348,7 +362,7 @@ def _block_node(
             return unknown
         repeat = r
     inst_env = dict(block.graph.params)
-    for key, v in node.block_args:
+    for key, v in node.args:
         evaluated = value(v, env)
         if evaluated is BAD_VALUE:
             inst_env.pop(key, None)  # expressions using it cannot be evaluated: unknown
