@@ -62,6 +62,16 @@ def test_small_model(tmp_path: Path) -> None:
     assert [n.name for n in spec.graph.nodes][:3] == ["d", "d_1", "cat"]
 
 
+def test_names_a_spec_cannot_take_are_cleaned_and_weights_still_match(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, text = round_trip("kspec_import_models:odd_names", tmp_path)
+    assert "  - {name: a_b, type: Dense, units: 3}" in text
+    assert "  - {name: n_1st, type: Dense, units: 3}" in text
+    assert "outputs: {out_1: inputs, class: class}" in text
+    assert "warning[KS913]: model 'functional" in capsys.readouterr().err
+
+
 def test_keras_file(tmp_path: Path) -> None:
     import kspec_import_models
 

@@ -84,6 +84,8 @@ class Reader:
             op = tensor._keras_history.operation
             # a name Keras made up (`input_layer_3`): `x` reads better, when there is one input
             auto = len(fn.inputs) == 1 and re.fullmatch(r"input_layer(_[0-9]+)?", op.name)
+            if auto and "x" in {spec_name(o.name) for o in fn.operations}:
+                auto = None  # a layer is called x
             name = walk.names.fresh("x" if auto else spec_name(op.name))
             walk.alias[_key(tensor)] = Ref(name)
             inputs[name] = {} if block else _input_entry(tensor, op)
@@ -96,7 +98,20 @@ class Reader:
                 "remove the empty model, or give it a layer",
             )
         outputs = _outputs(fn, walk.ref, block)
+        if isinstance(outputs, dict):
+            outputs = {self._output_name(k, where): r for k, r in outputs.items()}
         return Graph(inputs, _used(nodes, outputs), outputs)
+
+    def _output_name(self, key: str, where: str) -> str:
+        name = spec_name(key)
+        if name != key:
+            self.warnings.append(
+                warning(
+                    f"{where}: the output {key!r} is named {name!r} in the spec (output "
+                    "names are identifiers)"
+                )
+            )
+        return name
 
     def _walk(self, fn: Any, walk: _Walk, nodes: list[Node], prefix: str) -> None:
         """Append the nodes of the Functional graph ``fn``. A nested model applied more than
