@@ -76,9 +76,7 @@ def imports(data: dict[str, Any], rep: Reporter) -> tuple[str, ...]:
                 "build_model, compile_model, Python's builtins)",
             )
     return tuple(
-        m
-        for m in modules
-        if isinstance(m, str) and is_dotted_name(m) and not reserved_module(m)
+        m for m in modules if isinstance(m, str) and is_dotted_name(m) and not reserved_module(m)
     )
 
 
