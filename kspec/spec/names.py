@@ -23,7 +23,6 @@ RESERVED_MODULES = frozenset(
 )
 
 
-
 def reserved_module(module: str) -> bool:
     """Whether ``module`` cannot be an `imports:` module. Keras' own source modules
     (``keras.src.applications.convnext``, whose ``LayerScale`` keras.applications uses) can:
