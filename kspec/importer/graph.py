@@ -134,7 +134,7 @@ class Reader:
             if _is_model(op) and (applied[id(op)] > 1 or prefix):
                 self._inline(op, knode, index, walk, nodes, prefix)
                 continue
-            node = self._node(op, knode, index, walk.ref, walk.names, walk.where, prefix)
+            node = self._node(op, knode, walk.ref, walk.names, walk.where, prefix)
             for i in range(len(knode.outputs)):
                 walk.alias[(id(op), index, i)] = Ref(node.name, i if node.n_outputs > 1 else None)
             nodes.append(node)
@@ -160,9 +160,7 @@ class Reader:
 
     # -- one call ---------------------------------------------------------------------------
 
-    def _node(
-        self, op: Any, knode: Any, index: int, ref: Any, names: _Names, where: str, prefix: str
-    ) -> Node:
+    def _node(self, op: Any, knode: Any, ref: Any, names: _Names, where: str, prefix: str) -> Node:
         import keras
 
         label = f"{where}: {_what(op)} {op.name!r}"
