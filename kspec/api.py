@@ -8,14 +8,16 @@ reported as an error, not passed to Keras.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 from kspec.compiler import functional, subclass
 from kspec.compiler.lower import Lowered
 from kspec.diagnostics import Diagnostic, KspecError, has_errors
 from kspec.freeze import SpecPaths, freeze_model
+from kspec.spec import stubs as stublib
 from kspec.spec.check import analyze
 from kspec.spec.ir import Spec
 from kspec.spec.loader import Document, Limits, load_file, load_text
@@ -35,9 +37,16 @@ def check(
     path: str | os.PathLike[str],
     params: dict[str, Any] | None = None,
     limits: Limits | None = None,
+    stubs: Sequence[str] = (),
 ) -> list[Diagnostic]:
-    """Every diagnostic for the spec file at ``path`` (empty when it is clean)."""
-    return analyze_file(path, params, limits)[1]
+    """Every diagnostic for the spec file at ``path`` (empty when it is clean). ``stubs``: stub
+    files (``kspec stubs``) with the signatures to check custom layers' arguments against."""
+    with _stubs(stubs):
+        return analyze_file(path, params, limits)[1]
+
+
+def _stubs(paths: Sequence[str]) -> contextlib.AbstractContextManager[None]:
+    return stublib.using(stublib.read(paths)) if paths else contextlib.nullcontext()
 
 
 def analyze_file(
@@ -54,12 +63,15 @@ def analyze_file(
     return (spec.with_document(doc, params or {}) if spec else None), diags + found
 
 
-def check_text(text: str | bytes, path: str = "<spec>") -> list[Diagnostic]:
+def check_text(
+    text: str | bytes, path: str = "<spec>", stubs: Sequence[str] = ()
+) -> list[Diagnostic]:
     """Like :func:`check`, for YAML text."""
     doc, diags = load_text(text, path)
     if doc is None or has_errors(diags):
         return diags
-    return diags + analyze(doc)[1]
+    with _stubs(stubs):
+        return diags + analyze(doc)[1]
 
 
 def load(path: str | os.PathLike[str], /, **params: Any) -> Spec:

@@ -80,13 +80,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     limits = Limits(max_bytes=args.max_bytes)
     params = _params(args.param)
     diags: list[Diagnostic] = []
-    for path in files:
-        spec, found = api.analyze_file(path, params or None, limits)
-        if args.build and not has_errors(found):
-            found += _build_diagnostics(path, params, args)
-        if args.shapes and spec is not None and not has_errors(found):
-            _print_shapes(path, spec)
-        diags.extend(found)
+    from kspec.spec import stubs
+
+    with stubs.using(stubs.read(args.stubs or [])):
+        for path in files:
+            spec, found = api.analyze_file(path, params or None, limits)
+            if args.build and not has_errors(found):
+                found += _build_diagnostics(path, params, args)
+            if args.shapes and spec is not None and not has_errors(found):
+                _print_shapes(path, spec)
+            diags.extend(found)
     if args.format == "text":
         _report(diags)
         errors = sum(d.severity == "error" for d in diags)
@@ -416,25 +419,52 @@ def _tensorflow_installed() -> bool:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Write a spec for an existing Keras Functional model."""
+    """Write a spec for an existing Keras Functional or Sequential model."""
     from kspec import importer
+    from kspec.importer.emit import render
 
     if args.model.endswith(".keras"):
         _existing(args.model)
+    allow = list(args.allow_import or ())
+    named = importer.source_module(args.model)  # naming module:function permits the module
     try:
-        model = importer.load_model(args.model)
-        text = importer.to_spec(model, args.name)
+        model = importer.load_model(args.model, allow)
+        imported = importer.import_model(
+            model, args.name, [*allow, *([named] if named else [])], blocks=not args.flat
+        )
     except KspecError as exc:
         _report(exc.diagnostics)
         return EXIT_USAGE
+    _report(imported.warnings)
+    text = render(imported)
     found = api.check_text(text, args.output or "<imported>")
-    if has_errors(found):  # a bug in the importer, or a layer kspec does not know
+    if has_errors(found):  # a layer or op this kspec cannot check yet, or an importer bug
         _report(found)
         print("kspec: error: the imported spec does not check clean (see above)", file=sys.stderr)
         return EXIT_ERRORS
     if args.output:
         write_atomic(args.output, text)
-        print(f"wrote {args.output} ({text.count(chr(10) + '  - ')} nodes)", file=sys.stderr)
+        nodes = text.count(chr(10) + "  - ") + text.count(chr(10) + "      - ")
+        print(
+            f"wrote {args.output} ({nodes} nodes, {len(imported.blocks)} blocks)",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.write(text)
+    if imported.imports:
+        flags = " ".join(f"--allow-import {m}" for m in imported.imports)
+        print(f"kspec: note: the spec's custom layers need {flags} to build", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_stubs(args: argparse.Namespace) -> int:
+    """Write the layer signatures of custom layer modules to a stub file."""
+    from kspec.stubgen import stub_text
+
+    text = stub_text(args.modules, args.allow_import or ())
+    if args.output:
+        write_atomic(args.output, text)
+        print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -579,6 +609,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"largest spec file accepted (default {MAX_BYTES:,})",
     )
+    c.add_argument(
+        "--stubs",
+        action="append",
+        metavar="FILE",
+        help="check custom layers' arguments against the signatures in this stub file "
+        "(written by `kspec stubs`; repeatable)",
+    )
     c.add_argument("--quiet", "-q", action="store_true", help="no summary line when clean")
     with_params(c)
     c.set_defaults(func=cmd_check)
@@ -712,15 +749,35 @@ def parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser(
         "import",
-        help="write a spec for an existing Keras Functional model",
-        description="Write a readable spec for a Functional model: a .keras file (loaded in "
-        "Keras' safe mode) or module:function returning a model (naming it is your permission "
-        "to import the module).",
+        help="write a spec for an existing Keras Functional or Sequential model",
+        description="Write a readable spec for a Functional or Sequential model: a .keras file "
+        "(loaded in Keras' safe mode) or module:function returning a model (naming it is your "
+        "permission to import the module). Nested models become blocks, keras.ops calls op "
+        "nodes, and structure that repeats (named alike, e.g. conv2_block1, conv2_block2) "
+        "becomes blocks with params.",
     )
     m.add_argument("model", metavar="MODEL", help="model.keras, or module:function")
     m.add_argument("--output", "-o", metavar="SPEC.yaml", help="write here (atomically)")
     m.add_argument("--name", help="the spec's name (default: the model's)")
+    m.add_argument(
+        "--flat",
+        action="store_true",
+        help="one node per layer: do not group repeated structure into blocks",
+    )
+    with_imports(m)
     m.set_defaults(func=cmd_import)
+
+    t = sub.add_parser(
+        "stubs",
+        help="write custom layer signatures for `kspec check --stubs`",
+        description="Import custom layer modules (with your permission) and write the "
+        "constructor signatures of their layer classes to a stub file, so that `kspec check "
+        "--stubs FILE` checks the arguments of those layers without importing anything.",
+    )
+    t.add_argument("modules", nargs="+", metavar="MODULE", help="custom layer modules")
+    t.add_argument("--output", "-o", metavar="FILE.json", help="write here (atomically)")
+    with_imports(t)
+    t.set_defaults(func=cmd_stubs)
 
     v = sub.add_parser(
         "verify",

@@ -1512,9 +1512,10 @@ graphviz`; conda: `conda install graphviz`), or write `-o graph.dot` and render 
     "KS906": Code(
         "model cannot be imported",
         cause="""`kspec import MODEL` could not turn MODEL into a spec: the .keras file cannot be
-loaded (Keras' safe mode refuses files that carry code), `module:function` cannot be imported
-or called, or the model is not a Functional model (a subclassed model has no graph to read), or
-it nests another model. Exit status 2.""",
+loaded (Keras' safe mode refuses files that carry code; a file with custom layers needs
+`--allow-import MODULE`), `module:function` cannot be imported or called, the model is not a
+Functional or Sequential model (a subclassed model has no graph to read), or it is a Sequential
+model that has no input shape yet. Exit status 2.""",
         examples=[
             Example(
                 intro="`kspec import no_such_module:build`:",
@@ -1522,8 +1523,9 @@ it nests another model. Exit status 2.""",
             )
         ],
         fix="""Give a `.keras` file saved from a Functional model, or `module:function` where the
-module is importable (on `PYTHONPATH`) and the function returns a Functional model. Rebuild a
-subclassed model with `keras.Input` -> layers -> `keras.Model(inputs, outputs)` first.""",
+module is importable (on `PYTHONPATH`) and the function returns a Functional or built
+Sequential model. Rebuild a subclassed model with `keras.Input` -> layers ->
+`keras.Model(inputs, outputs)` first; build a Sequential model with `keras.Input` first.""",
     ),
     "KS907": Code(
         "weights cannot be read",
@@ -1685,6 +1687,58 @@ them adjustable). docs/deploy.md lists what each format takes.""",
         examples=[],
         fix="""`pip install 'kspec[lsp]'` in the environment the editor runs `kspec` from (see
 [editors.md](editors.md)).""",
+    ),
+    "KS914": Code(
+        "part of the model kspec cannot express",
+        cause="""`kspec import` met a part of the model that a spec cannot say: a layer that carries
+code (`Lambda`), a custom layer class defined inside a function or in `__main__`, or one whose
+constructor takes no `name`, an argument value with no spec form (a custom regularizer, a
+Python function as activation, an initializer with an array value), an operation on tensors
+with no `keras.ops` spelling (`x[:, 0]` indexing), a model without layers, or a layer shared
+between a model and a model nested in it. The message names the layer or operation and where it
+is (`model 'outer' > 'encoder'`). Exit status 2. As a warning, KS914 says what the spec leaves
+out (a call with `training=True`).""",
+        examples=[
+            Example(
+                intro="Importing a model with a `Lambda` layer:",
+                python="""import keras, kspec
+from kspec.importer import import_model
+x = keras.Input((4,))
+model = keras.Model(x, keras.layers.Lambda(lambda t: t * 2, name='double')(x))
+try:
+    import_model(model)
+except kspec.KspecError as exc:
+    d = exc.diagnostics[0]
+    print(f'error[{d.code}]: {d.message}')
+""",
+            )
+        ],
+        fix="""Write the computation as a layer class at the top level of a module you control (with
+`**kwargs` passed to `super().__init__`), or with `keras.ops` calls, and import again with
+`--allow-import MODULE`. Use Keras' own initializers, regularizers and constraints, or a
+custom layer that creates them itself.""",
+    ),
+    "KS915": Code(
+        "stub file unreadable",
+        cause="""`kspec check --stubs FILE` (or `kspec.check(path, stubs=[FILE])`) could not read
+FILE as a stub file: it does not exist, is not JSON, or lacks `"kspec_stubs": 1` and a
+`modules` mapping. Exit status 2.""",
+        examples=[
+            Example(
+                intro="`kspec check spec.yaml --stubs spec.yaml`:",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [4]}
+layers:
+  - {name: d, type: Dense, units: 2}
+outputs: d
+""",
+                args=["check", "spec.yaml", "--stubs", "spec.yaml"],
+            )
+        ],
+        fix="""Write the file with `kspec stubs MODULE --allow-import MODULE -o FILE` (again after
+the module changes).""",
     ),
 }
 

@@ -155,6 +155,8 @@ class Namespace:
         )
         if base.startswith("_"):  # private names could shadow Keras internals
             base = base.lstrip("_") + "_" if base.strip("_") else "n_"
+            if base[0].isdigit():  # `_1_conv`: `1_conv_` is not an identifier
+                base = "n_" + base
         if not base.isascii():
             base = "n_" + base.encode("ascii", "backslashreplace").hex()
         candidate = base

@@ -22,6 +22,14 @@ RESERVED_MODULES = frozenset(
     | set(dir(builtins))
 )
 
+
+def reserved_module(module: str) -> bool:
+    """Whether ``module`` cannot be an `imports:` module. Keras' own source modules
+    (``keras.src.applications.convnext``, whose ``LayerScale`` keras.applications uses) can:
+    their classes are Keras' code, imported only with the user's permission like any other."""
+    return module.split(".")[0] in RESERVED_MODULES and not module.startswith("keras.src.")
+
+
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
 

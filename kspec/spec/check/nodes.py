@@ -14,11 +14,12 @@ from typing import Any
 
 from kspec.layers import LAYERS, REFUSED, count_outputs
 from kspec.layers.catalog import object_family
+from kspec.spec import stubs
 from kspec.spec import validate as schema
 from kspec.spec.check.context import BlockSig, Ctx, Draft
 from kspec.spec.check.ops import check_op_node
 from kspec.spec.loader import Path
-from kspec.spec.names import RESERVED_MODULES, is_dotted_name
+from kspec.spec.names import is_dotted_name, reserved_module
 from kspec.spec.report import did_you_mean
 
 # Keys of a block node that are not the block's params.
@@ -168,7 +169,7 @@ def check_layer_args(
                     node=name,
                 )
                 return False
-            if module not in ctx.imports and module.split(".")[0] not in RESERVED_MODULES:
+            if module not in ctx.imports and not reserved_module(module):
                 ctx.rep.add(
                     "KS106",
                     f"custom layer type {t!r} comes from module {module!r}, "
@@ -177,6 +178,8 @@ def check_layer_args(
                     node=name,
                     hint=f"add `imports: [{module}]` to the spec",
                 )
+            else:  # its signature, if `kspec check --stubs` gave one
+                stubs.check_custom(t, node_ev, path, ctx.rep, name)
             return False
         ctx.rep.add(
             "KS106",

@@ -18,7 +18,7 @@ from kspec.spec import validate as schema
 from kspec.spec.check.context import Ctx
 from kspec.spec.check.values import evaluate_value, no_expressions, symbolic, symbolic_node
 from kspec.spec.loader import Document, Path
-from kspec.spec.names import RESERVED_MODULES, RESERVED_PARAMS, is_dotted_name
+from kspec.spec.names import RESERVED_PARAMS, is_dotted_name, reserved_module
 from kspec.spec.report import Reporter, did_you_mean
 
 SUPPORTED_VERSIONS = (1,)
@@ -66,7 +66,7 @@ def imports(data: dict[str, Any], rep: Reporter) -> tuple[str, ...]:
                 ("imports", i),
                 hint="a dotted module name such as mypkg.layers",
             )
-        elif isinstance(module, str) and module.split(".")[0] in RESERVED_MODULES:
+        elif isinstance(module, str) and reserved_module(module):
             rep.add(
                 "KS104",
                 f"imports: {module!r} cannot be a custom layer module",
@@ -76,9 +76,7 @@ def imports(data: dict[str, Any], rep: Reporter) -> tuple[str, ...]:
                 "build_model, compile_model, Python's builtins)",
             )
     return tuple(
-        m
-        for m in modules
-        if isinstance(m, str) and is_dotted_name(m) and m.split(".")[0] not in RESERVED_MODULES
+        m for m in modules if isinstance(m, str) and is_dotted_name(m) and not reserved_module(m)
     )
 
 
