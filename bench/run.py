@@ -79,6 +79,7 @@ def check_and_compile(folder: Path, sizes: list[int], repeats: int) -> dict[str,
         out[f"compile_{n}_s"] = median_time(
             lambda s=spec, t=target: run([*KSPEC, "compile", str(s), "-o", str(t)]), repeats
         )
+    out.update(yaml_floor(folder, max(sizes), repeats))
     many = folder / "many"
     many.mkdir(exist_ok=True)
     text = (ROOT / "examples" / "mnist_mlp.yaml").read_text()
@@ -87,6 +88,27 @@ def check_and_compile(folder: Path, sizes: list[int], repeats: int) -> dict[str,
     out["check_1000_files_s"] = median_time(lambda: run([*KSPEC, "check", str(many)]), repeats)
     out.update(in_process(folder, sizes, repeats))
     return out
+
+
+def yaml_floor(folder: Path, n: int, repeats: int) -> dict[str, float]:
+    """``kspec check`` and ``compile`` of the n-layer spec against the floor any YAML tool pays:
+    a process that reads the same file with PyYAML's libyaml loader (interleaved runs)."""
+    spec, target = folder / f"chain_{n}.yaml", folder / f"chain_{n}.py"
+    load = f"import yaml; yaml.load(open({str(spec)!r}), Loader=yaml.CSafeLoader)"
+    times = interleaved(
+        {
+            "yaml": lambda: run([PY, "-c", load]),
+            "check": lambda: run([*KSPEC, "check", str(spec)]),
+            "compile": lambda: run([*KSPEC, "compile", str(spec), "-o", str(target)]),
+        },
+        repeats,
+    )
+    return {
+        "floor_layers": n,
+        "floor_yaml_s": times["yaml"],
+        "floor_check_ratio": times["check"] / times["yaml"],
+        "floor_compile_ratio": times["compile"] / times["yaml"],
+    }
 
 
 def in_process(folder: Path, sizes: list[int], repeats: int) -> dict[str, float]:
@@ -280,6 +302,10 @@ def report(results: dict[str, Any], sizes: list[int], build_sizes: list[int]) ->
         f"| `kspec check examples/mnist_mlp.yaml` | {c['check_tutorial_s']:.2f} | "
         f"ratio to importing TensorFlow: **{c['check_vs_import_tensorflow']:.3f}** "
         "(target < 0.1) |",
+        f"| `python -c 'yaml.load(f, Loader=CSafeLoader)'` of the {c['floor_layers']:,}-layer "
+        f"spec | {c['floor_yaml_s']:.2f} | the floor any YAML tool pays: `kspec check` "
+        f"**{c['floor_check_ratio']:.2f}x** of it (target 1.5), `kspec compile` "
+        f"**{c['floor_compile_ratio']:.2f}x** (target 2) |",
     ]
     for n in sizes:
         lines.append(

@@ -11,16 +11,17 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from kspec.compiler import functional, subclass
-from kspec.compiler.lower import Lowered
 from kspec.diagnostics import Diagnostic, KspecError, has_errors
 from kspec.freeze import SpecPaths, freeze_model
 from kspec.spec import stubs as stublib
 from kspec.spec.check import analyze
 from kspec.spec.ir import Spec
 from kspec.spec.loader import Document, Limits, load_file, load_text
+
+if TYPE_CHECKING:  # the compiler is imported by the calls that lower (not by `kspec check`)
+    from kspec.compiler.lower import Lowered
 
 Target = Literal["functional", "subclass"]
 TARGETS: tuple[Target, ...] = ("functional", "subclass")
@@ -108,6 +109,8 @@ def lower(
     spec: str | os.PathLike[str] | Spec, target: Target = "subclass", **params: Any
 ) -> Lowered:
     """The generated module for ``target`` with what the API needs to run it."""
+    from kspec.compiler import functional, subclass
+
     s = _spec(spec, params)
     if target == "subclass":
         return subclass.generate(s, s.overrides)

@@ -161,11 +161,27 @@ def build(editor: bool = True) -> Schema:
     return _strict()
 
 
+VALUE_TYPES = ["null", "boolean", "integer", "number", "string", "array"]
+
+
 def _strict() -> Schema:
     """The strict top-level document (nodes and blocks are checked one by one, see
-    validate.py and resolve.py)."""
-    value_types = ["null", "boolean", "integer", "number", "string", "array"]
+    validate.py and spec/check/)."""
     defs: dict[str, Schema] = {
+        **_value_defs(),
+        **_graph_defs(),
+        **registry_defs(),
+        **_compile_defs(),
+        **_compile_section(),
+    }
+    # kspec validates each node against the schema of its own kind and type
+    defs["node"] = {"type": "object", "description": defs["node"]["description"]}
+    return _document(defs)
+
+
+def _value_defs() -> Schema:
+    """Names, references, expressions, literal values, a node's inputs and call constants."""
+    return {
         "name": {"type": "string", "pattern": NAME_PATTERN},
         "ref": {
             "type": "string",
@@ -180,7 +196,7 @@ def _strict() -> Schema:
             "pattern": EXPR_PATTERN,
             "description": "$param or ${expression over the params}.",
         },
-        "value": {"type": value_types, "description": "A literal value (no expressions)."},
+        "value": {"type": VALUE_TYPES, "description": "A literal value (no expressions)."},
         "node_inputs": {
             "description": "A reference, a list of references, or a mapping call_argument -> "
             "reference(s). Omitted: the previous node's output.",
@@ -198,8 +214,14 @@ def _strict() -> Schema:
             "type": "object",
             "description": "Constant keyword arguments of the layer call, e.g. {training: false}.",
             "propertyNames": _ref("name"),
-            "additionalProperties": {"type": value_types},
+            "additionalProperties": {"type": VALUE_TYPES},
         },
+    }
+
+
+def _graph_defs() -> Schema:
+    """Inputs, the node kinds, outputs, params and blocks."""
+    return {
         "input": {
             "type": "object",
             "description": "A model input (keras.Input).",
@@ -312,8 +334,12 @@ def _strict() -> Schema:
             "required": ["inputs", "layers", "outputs"],
             "additionalProperties": False,
         },
-        **registry_defs(),
-        **_compile_defs(),
+    }
+
+
+def _compile_section() -> Schema:
+    """The ``compile:`` section (model.compile's arguments)."""
+    return {
         "compile": {
             "type": "object",
             "description": "Arguments of model.compile.",
@@ -355,8 +381,10 @@ def _strict() -> Schema:
             "additionalProperties": False,
         },
     }
-    # kspec validates each node against the schema of its own kind and type
-    defs["node"] = {"type": "object", "description": defs["node"]["description"]}
+
+
+def _document(defs: dict[str, Schema]) -> Schema:
+    """The top level of a spec, with ``defs`` as its ``$defs``."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

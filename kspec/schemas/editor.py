@@ -55,7 +55,7 @@ LOOKS_LIKE_EXPR = "^\\$(?:[^$]|$)"
 NODE_KEYS = ("name", "type", "inputs", "call", "share", "block")
 # Keys every layer has, suggested by one shared check at the end of each layer's own.
 TAIL_KEYS = ("trainable", "dtype", "inputs", "call", "name", "type")
-ONE_KIND = "A node has exactly one of `type` (a new layer), `share` and `block`."
+ONE_KIND = "A node has exactly one of `type` (a new layer), `share`, `block` and `op`."
 
 
 # -- values --------------------------------------------------------------------------------
@@ -233,6 +233,27 @@ def _op_node(keys: dict[str, Schema]) -> Schema:
     }
 
 
+def _block_node(keys: dict[str, Schema]) -> Schema:
+    """A block instance: its block, inputs, repeat and the block's params."""
+    return {
+        "type": "object",
+        "properties": {
+            "name": keys["name"],
+            "block": _BLOCK,
+            "inputs": keys["inputs"],
+            "repeat": value(
+                {
+                    **POS_INT,
+                    "description": "Chain this many instances, each applied to the previous "
+                    "one's outputs (named name_1 .. name_N).",
+                }
+            ),
+        },
+        "propertyNames": {**ref("name"), "title": "param"},  # completion's placeholder
+        "allOf": [required_guard("name")],
+    }
+
+
 def _node_defs() -> dict[str, Schema]:
     keys = _node_keys()
     kindless = {
@@ -258,38 +279,23 @@ def _node_defs() -> dict[str, Schema]:
             "type": {**ref("layer_type"), "description": _TYPE},
             "share": _NOT_HERE,
             "block": _NOT_HERE,
+            "op": _NOT_HERE,
         },
         "allOf": [required_guard("name"), ref("layer_dispatch")],
     }
     share_node = closed(
         "keys.share_node",
-        {**keys, "share": _SHARE, "block": _NOT_HERE},
+        {**keys, "share": _SHARE, "block": _NOT_HERE, "op": _NOT_HERE},
         ["name", "share"],
     )
-    block_node = {
-        "type": "object",
-        "properties": {
-            "name": keys["name"],
-            "block": _BLOCK,
-            "inputs": keys["inputs"],
-            "repeat": value(
-                {
-                    **POS_INT,
-                    "description": "Chain this many instances, each applied to the previous "
-                    "one's outputs (named name_1 .. name_N).",
-                }
-            ),
-        },
-        "propertyNames": {**ref("name"), "title": "param"},  # completion's placeholder
-        "allOf": [required_guard("name")],
-    }
+    block_node = _block_node(keys)
 
     def when(key: str, then: str, otherwise: Schema) -> Schema:
         return {"if": {"type": "object", "required": [key]}, "then": ref(then), "else": otherwise}
 
     node = {
         "type": "object",
-        # the first of type, share, block decides; none: the keys every node may have
+        # the first of type, share, block, op decides; none: the keys every node may have
         **when(
             "type",
             "type_node",
@@ -303,7 +309,7 @@ def _node_defs() -> dict[str, Schema]:
         "properties": {
             "type": {**ref("layer_type"), "description": _TYPE},
             # the wrapper is the node: it is named, wired and called
-            **{k: False for k in ("name", "inputs", "call", "share", "block")},
+            **{k: False for k in ("name", "inputs", "call", "share", "block", "op")},
         },
         "allOf": [required_guard("type"), ref("layer_dispatch")],
     }

@@ -29,44 +29,14 @@ from kspec.schemas.build import (
     strict_document,
 )
 from kspec.spec.loader import Path
-from kspec.spec.report import Reporter, did_you_mean, suggest
+from kspec.spec.report import Reporter
+from kspec.spec.schema_errors import report
 
 # JSON Schema counts 64.0 as an integer; Keras does not (Dense(units=64.0) fails), nor does kspec.
 _types = Draft202012Validator.TYPE_CHECKER.redefine(
     "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool)
 )
 _Validator = validators.extend(Draft202012Validator, type_checker=_types)
-
-
-_TYPE_NAMES = {
-    "integer": "an integer",
-    "number": "a number",
-    "string": "a string",
-    "boolean": "a boolean (true or false)",
-    "array": "a list",
-    "object": "a mapping",
-    "null": "null",
-}
-_YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO"}
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    text = repr(value)
-    return text if len(text) < 60 else text[:57] + "..."
-
-
-def _type_name(schema_type: Any) -> str:
-    if isinstance(schema_type, list):
-        return " or ".join(_TYPE_NAMES.get(t, str(t)) for t in schema_type)
-    return _TYPE_NAMES.get(schema_type, str(schema_type))
 
 
 @cache
@@ -119,7 +89,7 @@ def validate(
             rep.truncated |= len(errors) >= ERROR_LIMIT
         for err in errors[:REPORT_LIMIT]:  # the rest are counted, not described (KS010)
             if (*sub_base, *err.absolute_path) not in failed:
-                _report(err, sub_value, sub_base, rep, expr_paths, node, what, key)
+                report(err, sub_base, rep, expr_paths, node, what, key)
     return count
 
 
@@ -256,152 +226,3 @@ def _is_type(value: Any, kind: str) -> bool:
         "object": isinstance(value, dict),
         "null": value is None,
     }.get(kind, False)
-
-
-def _report(
-    err: jsonschema.ValidationError,
-    root: Any,
-    base: Path,
-    rep: Reporter,
-    expr_paths: dict[Path, Any],
-    node: str | None,
-    what: str,
-    at_key: bool = False,
-) -> None:
-    rel = tuple(err.absolute_path)
-    path = (*base, *rel)
-    field = ".".join(str(p) for p in rel) if rel else (what or "value")
-    value = err.instance
-    schema = err.schema if isinstance(err.schema, dict) else {}
-    in_expr = path in expr_paths
-    hint = None
-    v = err.validator
-    subject = f"`{field}`" + (f" of {what}" if what and rel else "")
-    if v == "additionalProperties":
-        allowed = [k for k in schema.get("properties", {}) if k not in value]
-        extras = [k for k in value if k not in schema.get("properties", {})]
-        required = [k for k in schema.get("required", []) if k not in value]
-        for key in extras:
-            where = f" for {what}" if what else ""
-            best = suggest(key, allowed)
-            needed = f" (it needs `{best}`)" if best in required else ""
-            rep.add(
-                "KS101",
-                f"unknown key `{key}`{where}{needed}",
-                (*path, key),
-                key=True,
-                node=node,
-                hint=f"did you mean {best!r}?"
-                if best
-                else ("allowed keys: " + ", ".join(sorted(allowed)) if allowed else None),
-            )
-        return
-    if v == "required":
-        missing = _missing_key(err)
-        known = schema.get("properties", {})
-        extras = [k for k in err.instance if isinstance(k, str) and k not in known]
-        if "additionalProperties" in schema and any(suggest(k, [missing]) for k in extras):
-            return  # said with the misspelt key (KS101): `unit` for `units`
-        rep.add("KS103", f"{what or 'this mapping'} needs `{missing}`", path, node=node)
-        return
-    if v == "type":
-        expected = _type_name(err.validator_value)
-        if in_expr:
-            source = getattr(expr_paths[path], "source", "")
-            if err.validator_value == "integer" and isinstance(value, float):
-                hint = (
-                    "`/` always gives a float; use `//` for integer division (or int(...))"
-                    if "/" in source
-                    else "the expression's params give a float here; give them integer values "
-                    "(or use int(...))"
-                )
-            rep.add(
-                "KS305",
-                f"{subject} must be {expected}, but its expression gives {_describe(value)}",
-                path,
-                node=node,
-                hint=hint,
-            )
-            return
-        if err.validator_value == "boolean" and isinstance(value, str) and value in _YAML11_BOOLS:
-            hint = f"kspec reads YAML 1.2: only true and false are booleans; '{value}' is a string"
-        elif err.validator_value == "integer" and isinstance(value, float) and value.is_integer():
-            hint = f"write {int(value)} without the decimal point"
-        elif isinstance(value, str) and err.validator_value in ("integer", "number"):
-            hint = "a number must not be quoted" if _numeric(value) else None
-        rep.add(
-            "KS102",
-            f"{subject} must be {expected}, got {_describe(value)}",
-            path,
-            node=node,
-            hint=hint,
-        )
-        return
-    if v in ("enum", "const"):
-        allowed_values = err.validator_value if v == "enum" else [err.validator_value]
-        hint = (
-            did_you_mean(value, [a for a in allowed_values if isinstance(a, str)])
-            if isinstance(value, str)
-            else None
-        )
-        listed = ", ".join(_describe(a) for a in allowed_values)
-        notes: tuple[str, ...] = ()
-        if len(allowed_values) > 8:  # a long list goes to a note, after the suggestion
-            message = (
-                f"{subject}: {_describe(value)} is not one of its {len(allowed_values)} values"
-            )
-            notes = (f"allowed: {listed}",)
-        else:
-            message = f"{subject} must be one of {listed}; got {_describe(value)}"
-        rep.add("KS104", message, path, node=node, hint=hint, notes=notes)
-        return
-    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
-        rep.add(
-            "KS105",
-            f"{subject} must be {op} {err.validator_value}, got {_describe(value)}",
-            path,
-            node=node,
-        )
-        return
-    if v in ("minItems", "maxItems", "minProperties"):
-        bound = {"minItems": "at least", "maxItems": "at most", "minProperties": "at least"}[v]
-        n = err.validator_value
-        items = "entries" if v == "minProperties" else "items"
-        items = items if n != 1 else items[:-1] if items == "items" else "entry"
-        got = f", got {len(value)}" if isinstance(value, list | dict) else ""
-        rep.add("KS109", f"{subject} must have {bound} {n} {items}{got}", path, node=node)
-        return
-    if v == "pattern":
-        rep.add(
-            "KS104",
-            f"{subject} must be a name made of letters, digits and _ (not starting with a digit); "
-            f"got {_describe(value)}",
-            path,
-            key=at_key,
-            node=node,
-            hint="names are ASCII identifiers such as hidden_1",
-        )
-        return
-    if v == "oneOf" and not err.context:
-        rep.add(
-            "KS104",
-            f"{what or 'this node'} must have exactly one of `type`, `share`, `block`",
-            path,
-            node=node,
-        )
-        return
-    rep.add("KS104", f"{subject}: {err.message}", path, node=node)
-
-
-def _missing_key(err: jsonschema.ValidationError) -> str:
-    """The key a ``required`` error is about (its message is "'units' is a required ...")."""
-    return str(err.message.split("'")[1] if "'" in err.message else err.message)
-
-
-def _numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

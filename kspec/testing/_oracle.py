@@ -184,128 +184,172 @@ def _mha_out(a: Mapping[str, Any], q: TT, v: TT, k: TT | None, scores: bool) -> 
 
 
 def _single_out(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    """The output of a one-input layer the strategy draws, in symbolic dims (None: the draw
+    cannot say, and does not use the layer there)."""
     if t == "Embedding":
         if x.dtype != INT or not (_pos(a.get("input_dim")) and _pos(a.get("output_dim"))):
             return None
         return [TT((*x.shape, a["output_dim"]))]
     if not x.is_float or x.rank < 1:
         return None
-    s = x.shape
-    if t == "Dense":
-        return [TT((*s[:-1], a["units"]))] if _pos(a.get("units")) else None
     if t in _IDENTITY:
-        if t == "PReLU" and not x.known:
+        return None if t == "PReLU" and not x.known else [x]
+    rule = _RULES.get(t) or (_global if t.startswith("Global") else None)
+    return None if rule is None else rule(t, a, x)
+
+
+Rule = Callable[[str, Mapping[str, Any], TT], "list[TT] | None"]
+
+
+def _known(dims: list[Dim | None]) -> list[Dim] | None:
+    """``dims`` if every one is known."""
+    out = [d for d in dims if d is not None]
+    return out if len(out) == len(dims) else None
+
+
+def _dense(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    return [TT((*x.shape[:-1], a["units"]))] if _pos(a.get("units")) else None
+
+
+def _flatten(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    return [TT((_prod(x.shape),))] if x.known else None
+
+
+def _conv(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    s, n = x.shape, 1 if t == "Conv1D" else 2
+    if x.rank != n + 1:
+        return None
+    kernel, strides = _ints(a.get("kernel_size"), n), _ints(a.get("strides", 1), n)
+    if kernel is None or strides is None:
+        return None
+    if t == "DepthwiseConv2D":
+        mult = a.get("depth_multiplier", 1)
+        if not _pos(mult) or not isinstance(s[-1], int):
             return None
-        return [x]
-    if t == "Flatten":
-        return [TT((_prod(s),))] if x.known else None
-    if t in ("Conv1D", "Conv2D", "SeparableConv2D", "DepthwiseConv2D"):
-        n = 1 if t == "Conv1D" else 2
-        if x.rank != n + 1:
+        channels: Dim = s[-1] * mult
+    else:
+        if not _pos(a.get("filters")):
             return None
-        kernel, strides = _ints(a.get("kernel_size"), n), _ints(a.get("strides", 1), n)
-        if kernel is None or strides is None:
+        channels = a["filters"]
+    dims = [_conv_len(d, k, st, a.get("padding", "valid")) for d, k, st in
+            zip(s[:-1], kernel, strides, strict=True)]  # fmt: skip
+    known = _known(dims)
+    return None if known is None else [TT((*known, channels))]
+
+
+def _pool(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    s, n = x.shape, 1 if t.endswith("1D") else 2
+    if x.rank != n + 1:
+        return None
+    pool = _ints(a.get("pool_size", 2), n)
+    if pool is None or a.get("strides") is not None:
+        return None
+    dims = [_pool_len(d, p, a.get("padding", "valid")) for d, p in zip(s[:-1], pool, strict=True)]
+    known = _known(dims)
+    return None if known is None else [TT((*known, s[-1]))]
+
+
+def _global(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    n = 1 if t.endswith("1D") else 2
+    if x.rank != n + 1:
+        return None
+    return [TT((*([1] * n), x.shape[-1]) if a.get("keepdims") else (x.shape[-1],))]
+
+
+def _repeat_vector(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    return [TT((a["n"], x.shape[0]))] if x.rank == 1 and _pos(a.get("n")) else None
+
+
+def _permute(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    dims = a.get("dims")
+    if not isinstance(dims, list) or sorted(dims) != list(range(1, x.rank + 1)):
+        return None
+    return [TT(tuple(x.shape[d - 1] for d in dims))]
+
+
+def _reshape(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    target = a.get("target_shape")
+    if not x.known or not isinstance(target, list) or target.count(-1) > 1:
+        return None
+    known = 1
+    for d in target:
+        if d != -1:
+            known *= d
+    total = _prod(x.shape)
+    if total % known:
+        return None
+    return [TT(tuple(total // known if d == -1 else d for d in target))]
+
+
+def _resize_1d(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    s = x.shape
+    if x.rank != 2:
+        return None
+    if t == "ZeroPadding1D":
+        p = a.get("padding", 1)
+        new = _dmap(s[0], ("pad", p), lambda m: m + 2 * p)
+    elif t == "UpSampling1D":
+        k = a.get("size", 2)
+        new = _dmap(s[0], ("up", k), lambda m: m * k)
+    else:
+        c = a.get("cropping", 1)
+        if _size(s[0]) - 2 * c < 1:
             return None
-        if t == "DepthwiseConv2D":
-            mult = a.get("depth_multiplier", 1)
-            if not _pos(mult) or not isinstance(s[-1], int):
-                return None
-            channels: Dim = s[-1] * mult
-        else:
-            if not _pos(a.get("filters")):
-                return None
-            channels = a["filters"]
-        padding = a.get("padding", "valid")
-        dims: list[Dim] = []
-        for d, k, st_ in zip(s[:-1], kernel, strides, strict=True):
-            out = _conv_len(d, k, st_, padding)
-            if out is None:
-                return None
-            dims.append(out)
-        return [TT((*dims, channels))]
-    if t in ("MaxPooling1D", "AveragePooling1D", "MaxPooling2D", "AveragePooling2D"):
-        n = 1 if t.endswith("1D") else 2
-        if x.rank != n + 1:
-            return None
-        pool = _ints(a.get("pool_size", 2), n)
-        if pool is None or a.get("strides") is not None:
-            return None
-        dims = []
-        for d, p in zip(s[:-1], pool, strict=True):
-            out = _pool_len(d, p, a.get("padding", "valid"))
-            if out is None:
-                return None
-            dims.append(out)
-        return [TT((*dims, s[-1]))]
-    if t.startswith("Global"):
-        n = 1 if t.endswith("1D") else 2
-        if x.rank != n + 1:
-            return None
-        return [TT((*([1] * n), s[-1]) if a.get("keepdims") else (s[-1],))]
-    if t == "RepeatVector":
-        return [TT((a["n"], s[0]))] if x.rank == 1 and _pos(a.get("n")) else None
-    if t == "Permute":
-        dims_ = a.get("dims")
-        if not isinstance(dims_, list) or sorted(dims_) != list(range(1, x.rank + 1)):
-            return None
-        return [TT(tuple(s[d - 1] for d in dims_))]
-    if t == "Reshape":
-        target = a.get("target_shape")
-        if not x.known or not isinstance(target, list) or target.count(-1) > 1:
-            return None
-        known = 1
-        for d in target:
-            if d != -1:
-                known *= d
-        total = _prod(s)
-        if total % known:
-            return None
-        return [TT(tuple(total // known if d == -1 else d for d in target))]
-    if t in ("ZeroPadding1D", "UpSampling1D", "Cropping1D"):
-        if x.rank != 2:
-            return None
-        if t == "ZeroPadding1D":
-            p = a.get("padding", 1)
-            new = _dmap(s[0], ("pad", p), lambda m: m + 2 * p)
-        elif t == "UpSampling1D":
-            k = a.get("size", 2)
-            new = _dmap(s[0], ("up", k), lambda m: m * k)
-        else:
-            c = a.get("cropping", 1)
-            if _size(s[0]) - 2 * c < 1:
-                return None
-            new = _dmap(s[0], ("crop", c), lambda m: m - 2 * c)
-        return [TT((new, s[1]))]
-    if t in ("ZeroPadding2D", "UpSampling2D"):
-        if x.rank != 3:
-            return None
-        if t == "ZeroPadding2D":
-            p = a.get("padding", 1)
-            h, w = (_dmap(d, ("pad", p), lambda m: m + 2 * p) for d in s[:2])
-        else:
-            k = a.get("size", 2)
-            h, w = (_dmap(d, ("up", k), lambda m: m * k) for d in s[:2])
-        return [TT((h, w, s[2]))]
-    if t == "Bidirectional":
-        inner = a.get("layer")
-        if not isinstance(inner, dict) or inner.get("type") not in _RNN_STATES:
-            return None
-        if inner.get("return_state"):
-            return None
-        rnn = _rnn_out(inner["type"], inner, x, None)
-        if rnn is None:
-            return None
-        mode = a.get("merge_mode", "concat")
-        width = 2 * inner["units"] if mode == "concat" else inner["units"]
-        merged = TT((*rnn[0].shape[:-1], width))
-        return [merged, merged] if mode is None else [merged]  # null: [forward, backward]
-    if t == "TimeDistributed":
-        inner = a.get("layer")
-        if not isinstance(inner, dict) or x.rank < 2:
-            return None
-        step = _single_out(str(inner.get("type")), inner, TT(s[1:]))
-        return None if step is None or len(step) != 1 else [TT((s[0], *step[0].shape))]
-    return None
+        new = _dmap(s[0], ("crop", c), lambda m: m - 2 * c)
+    return [TT((new, s[1]))]
+
+
+def _resize_2d(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    s = x.shape
+    if x.rank != 3:
+        return None
+    if t == "ZeroPadding2D":
+        p = a.get("padding", 1)
+        h, w = (_dmap(d, ("pad", p), lambda m: m + 2 * p) for d in s[:2])
+    else:
+        k = a.get("size", 2)
+        h, w = (_dmap(d, ("up", k), lambda m: m * k) for d in s[:2])
+    return [TT((h, w, s[2]))]
+
+
+def _bidirectional(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    inner = a.get("layer")
+    if not isinstance(inner, dict) or inner.get("type") not in _RNN_STATES:
+        return None
+    if inner.get("return_state"):
+        return None
+    rnn = _rnn_out(inner["type"], inner, x, None)
+    if rnn is None:
+        return None
+    mode = a.get("merge_mode", "concat")
+    width = 2 * inner["units"] if mode == "concat" else inner["units"]
+    merged = TT((*rnn[0].shape[:-1], width))
+    return [merged, merged] if mode is None else [merged]  # null: [forward, backward]
+
+
+def _time_distributed(t: str, a: Mapping[str, Any], x: TT) -> list[TT] | None:
+    inner = a.get("layer")
+    if not isinstance(inner, dict) or x.rank < 2:
+        return None
+    step = _single_out(str(inner.get("type")), inner, TT(x.shape[1:]))
+    return None if step is None or len(step) != 1 else [TT((x.shape[0], *step[0].shape))]
+
+
+_RULES: dict[str, Rule] = {
+    "Dense": _dense,
+    "Flatten": _flatten,
+    **dict.fromkeys(("Conv1D", "Conv2D", "SeparableConv2D", "DepthwiseConv2D"), _conv),
+    **dict.fromkeys(
+        ("MaxPooling1D", "AveragePooling1D", "MaxPooling2D", "AveragePooling2D"), _pool
+    ),
+    "RepeatVector": _repeat_vector,
+    "Permute": _permute,
+    "Reshape": _reshape,
+    **dict.fromkeys(("ZeroPadding1D", "UpSampling1D", "Cropping1D"), _resize_1d),
+    **dict.fromkeys(("ZeroPadding2D", "UpSampling2D"), _resize_2d),
+    "Bidirectional": _bidirectional,
+    "TimeDistributed": _time_distributed,
+}
 
 
 def _layer_out(t: str, a: Mapping[str, Any], ins: Any, call: Mapping[str, Any]) -> list[TT] | None:
