@@ -57,9 +57,9 @@ def _flat(value: Any) -> list[Any]:
     return [value]
 
 
-def sample_inputs(spec: Spec, batch: int = 2, seed: int = 0) -> Any:
+def sample_inputs(spec: Spec, batch: int = 2, seed: int = 0, free: int = 3) -> Any:
     """Random inputs for ``spec``'s model: a tensor, or a dict keyed by input name. Unknown
-    sizes become 3; integer inputs stay below every Embedding's ``input_dim``."""
+    sizes become ``free``; integer inputs stay below every Embedding's ``input_dim``."""
     import numpy as np
 
     from kspec.spec.expressions import Expr, evaluate
@@ -70,7 +70,7 @@ def sample_inputs(spec: Spec, batch: int = 2, seed: int = 0) -> Any:
     out = {}
     for inp in spec.graph.inputs:
         dims = [evaluate(d, env) if isinstance(d, Expr) else d for d in inp.shape]
-        shape = [inp.batch_size or batch, *[3 if d is None else d for d in dims]]
+        shape = [inp.batch_size or batch, *[free if d is None else d for d in dims]]
         if inp.dtype.startswith(("int", "uint")):
             out[inp.name] = rng.integers(0, vocab, size=shape).astype(inp.dtype)
         elif inp.dtype == "bool":
@@ -154,15 +154,21 @@ def static_disagreements(summary: Summary, model: Any) -> list[str]:
 
 
 def max_difference(a: Any, b: Any) -> float:
+    """The largest |a - b| over the outputs (inf if their structures differ). A NaN in both
+    at the same place agrees (an average over an axis of size 0 is NaN in both models); a NaN in
+    one only is a difference of NaN."""
     import numpy as np
 
     fa, fb = _flat(a), _flat(b)
     if len(fa) != len(fb):
         return float("inf")
-    diffs = [
-        float(np.max(np.abs(np.asarray(x) - np.asarray(y)), initial=0.0))
-        for x, y in zip(fa, fb, strict=True)
-    ]
+    diffs = []
+    for x, y in zip(fa, fb, strict=True):
+        xa, ya = np.asarray(x), np.asarray(y)
+        if xa.shape != ya.shape:
+            return float("inf")
+        both = np.isnan(xa) & np.isnan(ya) if xa.dtype.kind == "f" else False
+        diffs.append(float(np.max(np.where(both, 0.0, np.abs(xa - ya)), initial=0.0)))
     return max(diffs, default=0.0)
 
 
