@@ -27,6 +27,7 @@ EXPECTED = {
     "mnist_mlp": (218_058, [(None, 10)]),  # 784*256+256 + 256*64+64 + 64*10+10
     "mnist_mlp_plain": (218_058, [(None, 10)]),
     "mobilenet_v3_block": (11_322, [(None, 10)]),
+    "text_attention": (36_420, [(None, 4)]),
     "residual_cnn": (208_010, [(None, 10)]),
     "multi_io": (653_157, [(None, 4), (None, 1)]),  # dict outputs, in key order
     "siamese": (3_169, [(None, 1)]),  # shared layers count once

@@ -47,6 +47,7 @@ from timing import HANG, child_within, run_child, within
 import kspec
 from kspec import cli
 from kspec.codes import CODES
+from kspec.compiler.helpers import RECURSION_LIMIT
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.layers import LAYERS, OPS
 from kspec.spec import loader, scalars
@@ -745,6 +746,31 @@ def facts(source: str) -> Allowlist:
     )
 
 
+def _allow_mask_reads(tree: ast.Module, f: Allowlist) -> None:
+    """The one ``getattr`` kspec emits (``keep_masks``, kspec/compiler/helpers.py) reads a
+    tensor's Keras mask: ``getattr(tensor, "_keras_mask", None)``, a constant attribute. Any
+    other use of ``getattr`` stays in ``f`` (and is refused)."""
+    calls = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "getattr"
+    ]
+    if calls and all(_is_mask_read(n) for n in calls):
+        f.callees.discard("getattr")
+        f.free_names.discard("getattr")
+
+
+def _is_mask_read(call: ast.Call) -> bool:
+    args = call.args
+    return (
+        len(args) == 3
+        and not call.keywords
+        and isinstance(args[0], ast.Name)
+        and ast.unparse(args[1]) == "'_keras_mask'"
+        and ast.unparse(args[2]) == "None"
+    )
+
+
 def golden_allowlist() -> Allowlist:
     """What kspec's generated code uses, learnt from the golden files (specs without
     ``imports:``; custom layer types are the only other callees a spec can add)."""
@@ -752,7 +778,9 @@ def golden_allowlist() -> Allowlist:
     for path in sorted(GOLDEN.glob("*.py")):
         if path.name.startswith("custom_layer."):
             continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
         f = facts(path.read_text(encoding="utf-8"))
+        _allow_mask_reads(tree, f)
         allow.callees |= f.callees
         allow.free_names |= f.free_names
         allow.statements |= f.statements
@@ -773,20 +801,32 @@ def golden_allowlist() -> Allowlist:
 ALLOW = golden_allowlist()
 
 
+DEEP_IMPORTS = (
+    ["import tensorflow as tf"],
+    ["import contextlib", "import sys", "import tensorflow as tf"],
+)
+
+
 def check_generated(source: str, marker: str | None = None) -> bool:
     """The generated module has kspec's shape and nothing else; ``marker`` (the payload's
     canary path) appears only inside string constants. Returns whether it appears at all."""
     tree = ast.parse(source)
     body = tree.body
-    # top level: a docstring, `import tensorflow as tf`, then only classes and functions
+    # top level: a docstring, `import tensorflow as tf` (a deep model's module: contextlib and
+    # sys first, and its recursion limit), then only classes and functions
     assert isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
     assert isinstance(body[0].value.value, str)
     imports = [n for n in body if isinstance(n, ast.Import | ast.ImportFrom)]
-    assert [ast.unparse(n) for n in imports] == ["import tensorflow as tf"]
-    assert body[1] is imports[0]
-    for node in body[2:]:
+    assert [ast.unparse(n) for n in imports] in DEEP_IMPORTS
+    assert body[1 : 1 + len(imports)] == imports
+    rest = body[1 + len(imports) :]
+    if len(imports) > 1:
+        assert ast.unparse(rest[0]) == f"RECURSION_LIMIT = {RECURSION_LIMIT}"
+        rest = rest[1:]
+    for node in rest:
         assert isinstance(node, ast.FunctionDef | ast.ClassDef), ast.unparse(node)[:200]
     f = facts(source)
+    _allow_mask_reads(tree, f)
     for what in ("callees", "free_names", "statements", "targets", "dunder_attrs"):
         extra = getattr(f, what) - getattr(ALLOW, what)
         assert not extra, f"generated code has {what} kspec never emits: {sorted(extra)}"
@@ -795,7 +835,7 @@ def check_generated(source: str, marker: str | None = None) -> bool:
         if isinstance(func, ast.Attribute) and callee(func).startswith("tf.keras.layers."):
             assert func.attr in LAYERS, callee(func)
         if isinstance(func, ast.Attribute) and callee(func).startswith("tf.keras.ops."):
-            assert func.attr in OPS, callee(func)
+            assert func.attr in OPS or func.attr == "copy", callee(func)  # copy: keep_masks
         if isinstance(node, ast.Constant):
             assert isinstance(node.value, str | int | float | bool | type(None)), node.value
             if isinstance(node.value, float):

@@ -453,6 +453,7 @@ EXPECTED_OUTPUTS: dict[str, list[Any]] = {
     "mnist_mlp": [(N, 10)],
     "mnist_mlp_plain": [(N, 10)],
     "mobilenet_v3_block": [(N, 10)],
+    "text_attention": [(N, 4)],
     "residual_cnn": [(N, 10)],
     "multi_io": [(N, 4), (N, 1)],
     "siamese": [(N, 1)],
