@@ -5,16 +5,18 @@ them: the inputs (``InputLayer``), each layer once (a shared layer's row lists e
 called on), and one row per block instance (``tower_1``, ``tower_2`` for ``repeat: 2``) counting
 the weights of every layer inside it. Output shapes and the layer calls come from the checker's
 walk over the instances (:mod:`kspec.spec.walk`), weight counts from each layer's rule
-(:mod:`kspec.layers`); what cannot be worked out statically is shown as ``?`` and named under the
-totals. tests/test_summary.py checks each row against the built Keras model.
+(:mod:`kspec.layers`), as are the multiply-adds (MACs, :mod:`kspec.flops`); what cannot be
+worked out statically is shown as ``?`` and named under the totals. tests/test_summary.py
+checks each row against the built Keras model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from kspec import flops
 from kspec.freeze import SpecPaths, frozen_count
 from kspec.layers import Count, Shape, Shapes, canonical, format_shape
 from kspec.spec.ir import BlockNode, LayerNode, OpNode, Ref, ShareNode, Spec, node_instances
@@ -29,6 +31,7 @@ class Row:
     shapes: Shapes
     count: Count | None  # (trainable, non-trainable); None: not known statically
     connected: tuple[str, ...]
+    macs: int | None = 0  # multiply-adds per example; None: not known statically
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Summary:
     rows: tuple[Row, ...]
     total: Count  # of the layers counted
     unknown: tuple[str, ...]  # "name (Type)" of layers whose weights could not be counted
+    macs: int = 0  # multiply-adds per example, of the calls counted
+    macs_unknown: tuple[str, ...] = ()  # "path (Type)" of the calls that could not be
 
 
 def total(counts: Iterable[Count]) -> Count:
@@ -116,7 +121,12 @@ def static_summary(spec: Spec, found: Walk | None = None, freeze: Iterable[str] 
     # rows the walk never reached (a hostile spec past the walk's budget)
     unknown += [f"{r.name} ({r.type})" for r in rows if r.count is None and
                 ((r.name,) not in built and r.name not in by_instance)]  # fmt: skip
-    return Summary(spec.name, tuple(rows), known, tuple(unknown))
+    macs = flops.count(found)
+    rows = [replace(r, macs=macs.rows.get(r.name)) if r.kind != "input" else r for r in rows]
+    missed = [f"{r.name} ({r.type})" for r in rows if r.kind != "input" and macs.missing(r.name)]
+    return Summary(
+        spec.name, tuple(rows), known, tuple(unknown), macs.total, (*macs.unknown, *missed)
+    )
 
 
 def _block_rows(
@@ -163,21 +173,23 @@ def _count_text(count: Count | None) -> str:
 
 
 def render(summary: Summary) -> str:
-    """The summary as a table like Keras' ``model.summary()``."""
-    header = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+    """The summary as a table like Keras' ``model.summary()``, with each row's multiply-adds."""
+    header = ("Layer (type)", "Output Shape", "Param #", "MACs", "Connected to")
     cells = [
         (
             f"{r.name} ({r.type})",
             _shapes_text(r.shapes),
             _count_text(r.count),
+            "?" if r.macs is None else f"{r.macs:,}",
             ", ".join(r.connected) or "-",
         )
         for r in summary.rows
     ]
-    width = [max(len(c[k]) for c in [header, *cells]) for k in range(4)]
+    width = [max(len(c[k]) for c in [header, *cells]) for k in range(5)]
 
     def line(c: Sequence[str]) -> str:
-        return f"{c[0]:<{width[0]}}  {c[1]:<{width[1]}}  {c[2]:>{width[2]}}  {c[3]}".rstrip()
+        left = f"{c[0]:<{width[0]}}  {c[1]:<{width[1]}}"
+        return f"{left}  {c[2]:>{width[2]}}  {c[3]:>{width[3]}}  {c[4]}".rstrip()
 
     rule = "  ".join("─" * w for w in width)
     trainable, frozen = summary.total
@@ -201,7 +213,18 @@ def render(summary: Summary) -> str:
             f" Trainable params: {trainable:,}",
             f" Non-trainable params: {frozen:,}",
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _macs_lines(summary)) + "\n"
+
+
+def _macs_lines(summary: Summary) -> list[str]:
+    macs, unknown = summary.macs, summary.macs_unknown
+    if unknown:
+        more = f" and {len(unknown) - 10:,} more" if len(unknown) > 10 else ""
+        return [
+            f" Total MACs: unknown (at least {macs:,})",
+            " MACs not counted statically: " + ", ".join(unknown[:10]) + more,
+        ]
+    return [f" Total MACs: {macs:,} ({flops.si(macs)}; FLOPs = 2 x MACs = {flops.si(2 * macs)})"]
 
 
 def to_json(summary: Summary) -> dict[str, Any]:
@@ -221,6 +244,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
                 "output_shapes": [shape(s) for s in r.shapes],
                 "params": None if r.count is None else r.count[0] + r.count[1],
                 "weights": count(r.count),
+                "macs": r.macs,
                 "connected_to": list(r.connected),
             }
             for r in summary.rows
@@ -229,4 +253,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
         "trainable_params": None if summary.unknown else summary.total[0],
         "non_trainable_params": None if summary.unknown else summary.total[1],
         "not_counted": list(summary.unknown),
+        "total_macs": None if summary.macs_unknown else summary.macs,
+        "total_flops": None if summary.macs_unknown else 2 * summary.macs,
+        "macs_not_counted": list(summary.macs_unknown),
     }

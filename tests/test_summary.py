@@ -187,6 +187,7 @@ def test_json(capsys: pytest.CaptureFixture[str]) -> None:
         "output_shapes": [[None, 64]],
         "params": 2112,
         "weights": {"trainable": 2112, "non_trainable": 0},
+        "macs": 4096,
         "connected_to": ["left", "right"],
     }
 
@@ -340,6 +341,27 @@ AGAINST_KERAS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "num_key_value_heads": 2,
             "use_bias": False,
             "inputs": {"query": "q", "value": "v", "key": "k"},
+        },
+    ),
+    "mha_gate": (
+        QKV,
+        {
+            "type": "MultiHeadAttention",
+            "num_heads": 2,
+            "key_dim": 3,
+            "use_gate": True,
+            "inputs": {"query": "q", "value": "v", "key": "k"},
+        },
+    ),
+    "gqa_gate": (
+        {"q": {"shape": [3, 4]}, "v": {"shape": [5, 4]}},
+        {
+            "type": "GroupQueryAttention",
+            "head_dim": 2,
+            "num_query_heads": 2,
+            "num_key_value_heads": 1,
+            "use_gate": True,
+            "inputs": {"query": "q", "value": "v"},
         },
     ),
     "attention_concat_scale": (

@@ -31,8 +31,8 @@ def add(sub: Any) -> None:
         help="print the Keras summary of the built model (or, with --static, from the spec)",
         description="Build the model with Keras and print model.summary(). With --static, "
         "print the same table worked out from the spec without TensorFlow: layer names and "
-        "types, statically inferred output shapes and parameter counts ('?' where they cannot "
-        "be known without building).",
+        "types, statically inferred output shapes, parameter counts and multiply-adds (MACs "
+        "per example; FLOPs = 2 x MACs) ('?' where they cannot be known without building).",
     )
     s.add_argument("spec", metavar="SPEC")
     with_target(s)

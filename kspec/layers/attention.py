@@ -30,6 +30,7 @@ from kspec.layers.base import (
     to_int,
     to_ints,
 )
+from kspec.layers.macs import size
 from kspec.schemas.types import (
     AXIS,
     BOOL,
@@ -129,8 +130,9 @@ def _qvk(c: Call) -> tuple[Shape, Shape, Shape]:
     return q, v, v if k is None else k
 
 
-def _multi_head_weights(c: Call) -> Count:
-    q, v, k = _qvk(c)
+def _multi_head_sizes(c: Call) -> tuple[int, int, int, int]:
+    """MultiHeadAttention's heads, key and value sizes, and its output's features."""
+    q, _, _ = _qvk(c)
     heads, key_dim = to_int(c.arg("num_heads")), to_int(c.arg("key_dim"))
     raw_value_dim = c.arg("value_dim")
     value_dim = key_dim if raw_value_dim is None else to_int(raw_value_dim)
@@ -139,8 +141,73 @@ def _multi_head_weights(c: Call) -> Count:
         out = dim(q, -1)
     else:
         out = math.prod(to_ints(raw, 1) if is_int(raw) else [to_int(d) for d in raw])
+    return heads, key_dim, value_dim, out
+
+
+def _gate(c: Call, heads: int, value_size: int) -> int:
+    """With ``use_gate``, a sigmoid projection of the query gates every head's values: its
+    outputs per query position (0 without)."""
+    return heads * value_size if flag(c.arg("use_gate", False)) else 0
+
+
+def _multi_head_weights(c: Call) -> Count:
+    q, v, k = _qvk(c)
+    heads, key_dim, value_dim, out = _multi_head_sizes(c)
     biases = int(flag(c.arg("use_bias", True)))
-    return _projections(q, k, v, (heads, heads), (key_dim, value_dim), out, biases)
+    count, _ = _projections(q, k, v, (heads, heads), (key_dim, value_dim), out, biases)
+    return count + (dim(q, -1) + biases) * _gate(c, heads, value_dim), 0
+
+
+def _attention_macs(
+    q: Shape, k: Shape, v: Shape, heads: tuple[int, int], sizes: tuple[int, int], out: int
+) -> int:
+    """The projections (as :func:`_projections` counts their weights), then for each query
+    head every query position against every key position: the scores (``key_size``
+    products each) and the weighted sum of the values (``value_size``)."""
+    (q_heads, kv_heads), (key_size, value_size) = heads, sizes
+    tq, tk = size(q[1:-1]), size(k[1:-1])
+    if size(v[1:-1]) != tk:
+        raise Unknown
+    return (
+        tq * dim(q, -1) * q_heads * key_size
+        + tk * dim(k, -1) * kv_heads * key_size
+        + tk * dim(v, -1) * kv_heads * value_size
+        + q_heads * tq * tk * (key_size + value_size)
+        + tq * q_heads * value_size * out
+    )
+
+
+def _multi_head_macs(c: Call) -> int:
+    """:func:`_attention_macs` over every axis but the batch and the features (the default
+    ``attention_axes``), and the gate's projection."""
+    if c.arg("attention_axes") is not None:
+        raise Unknown
+    q, v, k = _qvk(c)
+    heads, key_dim, value_dim, out = _multi_head_sizes(c)
+    gate = size(q[1:]) * _gate(c, heads, value_dim)
+    return _attention_macs(q, k, v, (heads, heads), (key_dim, value_dim), out) + gate
+
+
+def _group_query_macs(c: Call) -> int:
+    """As MultiHeadAttention's; the key and value heads are shared by groups of query heads."""
+    q, v, k = _qvk(c)
+    head = to_int(c.arg("head_dim"))
+    heads = to_int(c.arg("num_query_heads")), to_int(c.arg("num_key_value_heads"))
+    gate = size(q[1:]) * _gate(c, heads[0], head)
+    return _attention_macs(q, k, v, heads, (head, head), dim(q, -1)) + gate
+
+
+def _dot_attention_macs(c: Call) -> int:
+    """Attention (dot scores: query x key) and AdditiveAttention (scores from a sum, element by
+    element): the weights times the values, ``(Tq, Tv) x (Tv, dim)``."""
+    q, v, k = _qvk(c)
+    if len(q) != 3 or len(v) != 3:
+        raise Unknown
+    tq, tv = dim(q, 1), dim(v, 1)
+    scores = 0
+    if c.type == "Attention" and c.arg("score_mode", "dot") == "dot":
+        scores = tq * tv * dim(k, -1)
+    return scores + tq * tv * dim(v, -1)
 
 
 def _query_shaped(c: Call) -> Shapes:
@@ -154,7 +221,8 @@ def _group_query_weights(c: Call) -> Count:
     size = to_int(c.arg("head_dim"))
     heads = to_int(c.arg("num_query_heads")), to_int(c.arg("num_key_value_heads"))
     biases = int(flag(c.arg("use_bias", True)))
-    return _projections(q, k, v, heads, (size, size), dim(q, -1), biases)
+    count, _ = _projections(q, k, v, heads, (size, size), dim(q, -1), biases)
+    return count + (dim(q, -1) + biases) * _gate(c, heads[0], size), 0
 
 
 def _dot_attention_weights(c: Call) -> Count:
@@ -247,6 +315,7 @@ register(
         ),
         shape=_multi_head,
         weights=_multi_head_weights,
+        macs=_multi_head_macs,
         outputs=with_scores,
         index_hint="MultiHeadAttention returns its scores too with "
         "call: {return_attention_scores: true}",
@@ -261,6 +330,7 @@ register(
         max_inputs=3,
         shape=_query_shaped,
         weights=_group_query_weights,
+        macs=_group_query_macs,
         outputs=with_scores,
         example=Example(
             QV,
@@ -277,6 +347,7 @@ register(
         max_inputs=3,
         shape=_query_shaped,
         weights=_dot_attention_weights,
+        macs=_dot_attention_macs,
         outputs=with_scores,
         example=Example(QV, node_inputs=["q", "v"]),
     ),
@@ -289,6 +360,7 @@ register(
         max_inputs=3,
         shape=_query_shaped,
         weights=_additive_attention_weights,
+        macs=_dot_attention_macs,
         outputs=with_scores,
         example=Example(QV, node_inputs=["q", "v"]),
     ),

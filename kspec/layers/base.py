@@ -101,6 +101,8 @@ WeightRule = Callable[[Call], Count]
 # from the end) and the rank, if it fixes one. A shared layer must be called alike again.
 BuiltRule = Callable[[Call], tuple[dict[int, int], int | None]]
 OutputsRule = Callable[[str, Mapping[str, Any], Mapping[str, Any]], int]
+# The multiply-adds of one call, per example (see kspec/layers/macs.py for the convention).
+MacsRule = Callable[[Call], int]
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,8 @@ class Layer:
     ``state_outputs``: state tensors ``return_state`` adds (recurrent layers); ``cell_states``:
     for a cell, the states an RNN over it returns; ``outputs``: a rule for the number of outputs
     when arguments change it; ``shape``, ``weights``, ``built``: the static rules (``shape``
-    None: unknown; ``weights`` None: the layer creates no weights); ``index_hint``: why it may
+    None: unknown; ``weights`` None: the layer creates no weights); ``macs``: the FLOPs rule, the
+    multiply-adds of a call (None: none, see :mod:`kspec.layers.macs`); ``index_hint``: why it may
     have fewer outputs than a ``node[i]`` assumes; ``note``: what the docs say about it;
     ``example``: its coverage context. Filled in by the catalog: ``name`` (the class name),
     ``family``, ``adapt`` (a preprocessing layer whose state comes from ``adapt()``).
@@ -148,6 +151,7 @@ class Layer:
     outputs: OutputsRule | None = None
     shape: ShapeRule | None = None
     weights: WeightRule | None = None
+    macs: MacsRule | None = None
     built: BuiltRule | None = None
     index_hint: str | None = None
     note: str = ""
@@ -166,7 +170,8 @@ class Op:
     ``variadic``: the parameter that takes a list of tensors (``concatenate``'s ``xs``,
     ``einsum``'s ``operands``); ``args``: the other parameters' schemas with descriptions;
     ``required``: those without a default; ``shape``: the static shape rule (a :class:`Call`
-    whose ``inputs`` map each tensor parameter to its shape, constants to theirs);
+    whose ``inputs`` map each tensor parameter to its shape, constants to theirs); ``macs``: its
+    multiply-adds (None: none, an element-wise or shape op; see :mod:`kspec.layers.macs`);
     ``outputs``: how many values it returns (``split``); ``example``: its coverage context.
     """
 
@@ -179,6 +184,7 @@ class Op:
     args: dict[str, Schema] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     shape: ShapeRule | None = None
+    macs: MacsRule | None = None
     outputs: Callable[[Mapping[str, Any]], int] | None = None
     example: Example | None = None
     family: str = ""

@@ -41,6 +41,7 @@ from kspec.layers.base import (
     to_int,
     to_ints,
 )
+from kspec.layers.macs import known, size
 from kspec.layers.spatial import join, known_channels, sliding, spatial_input, split
 from kspec.schemas.types import (
     CONSTRAINT,
@@ -151,6 +152,25 @@ def _weights(c: Call) -> Count:
     return kernel * (channels // groups) * filters + bias(c, filters), 0
 
 
+def _macs(c: Call) -> int:
+    """Each output position takes one product per kernel tap and input channel (of its group)
+    for each filter; a depthwise kernel sees one channel; a separable convolution adds its
+    pointwise 1x1 step; a transposed one spreads each *input* position over its kernel."""
+    x, kind, cf = c.x, _kind(c.type), channels_first(c)
+    channels = dim(x, 1 if cf else -1)
+    taps = size(to_ints(c.arg("kernel_size"), c.rank))
+    if kind == "transpose":
+        return size(split(x, cf)[1]) * taps * channels * to_int(c.arg("filters"))
+    positions = size(split(known(_shape(c)[0]), cf)[1])
+    if kind == "depthwise":
+        return positions * taps * channels * to_int(c.arg("depth_multiplier", 1))
+    if kind == "separable":
+        mid = channels * to_int(c.arg("depth_multiplier", 1))
+        return positions * (taps * mid + mid * to_int(c.arg("filters")))
+    groups = to_int(c.arg("groups", 1)) if c.type in _PLAIN else 1
+    return positions * taps * (channels // groups) * to_int(c.arg("filters"))
+
+
 def _built(c: Call) -> tuple[dict[int, int], int | None]:
     """The kernel fixes the channel axis."""
     x = c.x
@@ -178,6 +198,7 @@ def _rules(rank: int, example: dict[str, Any] | None = None) -> dict[str, Any]:
         "rank": rank,
         "shape": _shape,
         "weights": _weights,
+        "macs": _macs,
         "built": _built,
         "example": Example(BY_RANK[rank], _FILTERED if example is None else example),
     }

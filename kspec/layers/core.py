@@ -28,6 +28,7 @@ from kspec.layers.base import (
     register,
     to_int,
 )
+from kspec.layers.macs import size
 from kspec.schemas.types import (
     BOOL,
     CONSTRAINT,
@@ -63,6 +64,12 @@ def _dense_weights(c: Call) -> Count:
     return n_in * units + bias(c, units), 0
 
 
+def _dense_macs(c: Call) -> int:
+    """One product per kernel entry at each position: ``(..., n_in) x (n_in, units)``."""
+    x = c.x
+    return size(x[1:-1]) * dim(x, -1) * to_int(c.arg("units"))
+
+
 def last_axis(c: Call) -> tuple[dict[int, int], int | None]:
     """What a kernel over the last axis fixes at the first call: that axis's size."""
     x = c.x
@@ -90,8 +97,8 @@ def _einsum_sizes(c: Call) -> dict[str, Any]:
     """Each axis letter's size: from the input where the input has it, else ``output_shape``."""
     in_spec, _, out_spec, full = _einsum_parts(c)
     sizes: dict[str, Any] = {d: c.x[i] for i, d in enumerate(in_spec)}
-    for d, size in zip(out_spec[1:], full, strict=True):
-        sizes.setdefault(d, size)
+    for d, value in zip(out_spec[1:], full, strict=True):
+        sizes.setdefault(d, value)
     return sizes
 
 
@@ -114,14 +121,37 @@ def _einsum_weights(c: Call) -> Count:
     return kernel + extra, 0
 
 
+def _einsum_macs(c: Call) -> int:
+    """Input times kernel: one product for each combination of the letters of both (every
+    letter of the equation but the batch axis's)."""
+    in_spec, w_spec, _, _ = _einsum_parts(c)
+    sizes = _einsum_sizes(c)
+    return size(_size(sizes.get(d)) for d in set(in_spec + w_spec) - {in_spec[0]})
+
+
 def _size(d: Any) -> int:
     if is_int(d) and d >= 1:
         return int(d)
     raise Unknown
 
 
+def _reverse(c: Call) -> bool:
+    """ReversibleEmbedding called with ``reverse: true``: vectors to logits over the vocabulary."""
+    return c.type == "ReversibleEmbedding" and c.call.get("reverse") is True
+
+
 def _embedding(c: Call) -> Shapes:
+    if _reverse(c):
+        return [(*c.x[:-1], to_int(c.arg("input_dim")))]
     return [(*c.x, to_int(c.arg("output_dim")))]
+
+
+def _embedding_macs(c: Call) -> int:
+    """A lookup makes no products; ``reverse: true`` multiplies by the embeddings matrix."""
+    if not _reverse(c):
+        return 0
+    x = c.x
+    return size(x[1:-1]) * dim(x, -1) * to_int(c.arg("input_dim"))
 
 
 def _embedding_weights(c: Call) -> Count:
@@ -144,6 +174,7 @@ register(
         call_args=("inputs", "training"),
         shape=_dense,
         weights=_dense_weights,
+        macs=_dense_macs,
         built=last_axis,
         example=Example(VEC, {"units": 3}),
     ),
@@ -151,6 +182,7 @@ register(
         "EinsumDense",
         shape=_einsum,
         weights=_einsum_weights,
+        macs=_einsum_macs,
         example=Example(VEC, {"equation": "ab,bc->ac", "output_shape": 3}),
     ),
     Layer(
@@ -188,6 +220,7 @@ register(
         "ReversibleEmbedding",
         shape=_embedding,
         weights=_embedding_weights,
+        macs=_embedding_macs,
         example=Example(TOKENS, {"input_dim": 10, "output_dim": 4}),
     ),
     Layer(

@@ -26,6 +26,7 @@ from kspec.layers.base import (
     is_shape,
     register,
 )
+from kspec.layers.macs import known, size
 from kspec.schemas.types import (
     BOOL,
     INT,
@@ -128,7 +129,8 @@ def concatenate_shapes(c: Call, xs: list[Shape], axis: Any) -> Shapes:
     return [tuple(out)]
 
 
-def _dot(c: Call) -> Shapes:
+def _dot_axes(c: Call) -> tuple[Shape, Shape, list[int]]:
+    """Dot's two input shapes and the axis of each that the product runs along."""
     xs = c.tensors()
     if len(xs) != 2:
         raise Unknown
@@ -140,6 +142,12 @@ def _dot(c: Call) -> Shapes:
         axes = list(raw)
     else:
         raise Unknown
+    return s1, s2, axes
+
+
+def _dot(c: Call) -> Shapes:
+    s1, s2, axes = _dot_axes(c)
+    xs = [s1, s2]
     for x, ax in zip(xs, axes, strict=True):
         axis_index(ax, len(x), "Dot", x, "axes entry")
     if axes[0] % len(s1) == 0 or axes[1] % len(s2) == 0:
@@ -161,6 +169,13 @@ def _dot(c: Call) -> Shapes:
     if len(out) == 1:
         out.append(1)
     return [tuple(out)]
+
+
+def _dot_macs(c: Call) -> int:
+    """One product per output element and position along the contracted axis."""
+    s1, _, axes = _dot_axes(c)
+    out = known(_dot(c)[0])
+    return size(out[1:]) * size([s1[axes[0]]])
 
 
 _PAIR = Example(PAIR, node_inputs=["a", "b"])
@@ -214,6 +229,7 @@ register(
         },
         required=("axes",),
         shape=_dot,
+        macs=_dot_macs,
         example=Example(PAIR, {"axes": 1}, ["a", "b"]),
     ),
 )

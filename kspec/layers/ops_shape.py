@@ -26,6 +26,7 @@ from kspec.layers.base import (
     register_ops,
     to_int,
 )
+from kspec.layers.macs import batch_one, known, size
 from kspec.layers.ops_math import AXES, axes_of, broadcast, tensor
 from kspec.schemas.types import (
     INT,
@@ -224,6 +225,24 @@ def _matmul(c: Call) -> Shapes:
     return [out]
 
 
+def _per_example(c: Call) -> Call:
+    """``c`` with the batch axis (axis 0) of each tensor operand as 1."""
+    inputs = {
+        k: [batch_one(s) for s in v] if isinstance(v, list) else batch_one(v)
+        for k, v in c.inputs.items()
+    }
+    return Call(c.type, c.args, inputs, c.call, c.labels)
+
+
+def _matmul_macs(c: Call) -> int:
+    """One product per output element and position along the contracted axis."""
+    one = _per_example(c)
+    a = tensor(one, "x1")
+    if len(a) < 2 or len(tensor(one, "x2")) < 2:
+        raise Unknown  # a vector operand would be its batch axis alone
+    return size(known(_matmul(one)[0])) * size(a[-1:])
+
+
 def _einsum(c: Call) -> Shapes:
     subscripts, shapes = c.arg("subscripts"), c.inputs["operands"]
     if not isinstance(subscripts, str) or "->" not in subscripts or "." in subscripts:
@@ -253,6 +272,26 @@ def _einsum(c: Call) -> Shapes:
     if any(letter not in sizes for letter in right):
         raise Unknown
     return [tuple(sizes[letter] for letter in right)]
+
+
+def _einsum_macs(c: Call) -> int:
+    """Two operands: one product for each combination of the letters (a contraction); one
+    operand: none (a transposition, a trace or a sum). Longer chains depend on the order
+    the backend contracts them in: not counted."""
+    one = _per_example(c)
+    shapes = one.inputs["operands"]
+    if len(shapes) == 1:
+        return 0
+    subscripts = c.arg("subscripts")
+    if len(shapes) != 2 or not isinstance(subscripts, str) or "." in subscripts:
+        raise Unknown
+    _einsum(one)  # the subscripts fit the operands
+    sizes: dict[str, int | None] = {}
+    left = subscripts.replace(" ", "").split("->")[0]
+    for spec, shape in zip(left.split(","), shapes, strict=True):
+        for letter, d in zip(spec, shape, strict=True):
+            sizes[letter] = d if sizes.get(letter) in (None, 1) else sizes[letter]
+    return size(sizes.values())
 
 
 register_ops(
@@ -397,6 +436,7 @@ register_ops(
         params=("x1", "x2"),
         tensors=("x1", "x2"),
         shape=_matmul,
+        macs=_matmul_macs,
         example=Example({"a": {"shape": [3, 4]}, "b": {"shape": [4, 5]}}, node_inputs=["a", "b"]),
     ),
     Op(
@@ -408,6 +448,7 @@ register_ops(
         args={"subscripts": arg(STRING, "The subscripts, e.g. 'bij,bjk->bik'.")},
         required=("subscripts",),
         shape=_einsum,
+        macs=_einsum_macs,
         example=Example(
             {"a": {"shape": [3, 4]}, "b": {"shape": [4, 5]}},
             {"subscripts": "bij,bjk->bik"},

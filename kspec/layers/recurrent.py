@@ -62,6 +62,7 @@ from kspec.layers.base import (
     to_ints,
     total,
 )
+from kspec.layers.macs import inner_macs, size
 from kspec.layers.spatial import join, layout, sliding, split
 from kspec.schemas.types import (
     BOOL,
@@ -112,6 +113,21 @@ def _gated_weights(c: Call) -> Count:
     if gates == 3 and flag(c.arg("reset_after", True)):
         biases *= 2
     return gates * units * (n_in + units) + biases, 0
+
+
+def _step_macs(c: Call) -> int:
+    """One step of LSTM, GRU, SimpleRNN: each gate's input and recurrent kernels,
+    ``(n_in + units) x units``, the step's input the last axis of ``c.x``."""
+    units = to_int(c.arg("units"))
+    return _GATES[c.type] * units * (dim(c.x, -1) + units)
+
+
+def _gated_macs(c: Call) -> int:
+    """LSTM, GRU, SimpleRNN over a sequence: one step per time step; a cell called as a node
+    makes one step."""
+    if c.type.endswith("Cell"):
+        return _step_macs(c)
+    return dim(c.x, 1) * _step_macs(c)
 
 
 def cell_units(v: Any) -> int:
@@ -172,6 +188,24 @@ def _rnn_weights(c: Call) -> Count:
     return inner_weights(c.arg("cell"), (x[0], *x[2:]))
 
 
+def _rnn_macs(c: Call) -> int:
+    """``RNN(cell)``: the cell's step at every time step."""
+    x = c.x
+    return dim(x, 1) * inner_macs(c.arg("cell"), (x[0], *x[2:]))
+
+
+def _stacked_macs(c: Call) -> int:
+    """One step of each cell, on the previous one's output."""
+    cells = c.arg("cells")
+    if not isinstance(cells, list):
+        raise Unknown
+    x, out = c.x, 0
+    for value in cells:
+        out += inner_macs(value, x)
+        x = (*x[:-1], cell_units(value))
+    return out
+
+
 def _stacked_weights(c: Call) -> Count:
     """Each cell built on the previous one's output (one step of ``units`` features)."""
     cells = c.arg("cells")
@@ -187,6 +221,15 @@ def _stacked_weights(c: Call) -> Count:
 
 def _conv_lstm(c: Call) -> Shapes:
     """(batch, time, *spatial, channels): a convolution of each step, ``filters`` wide."""
+    x, frame = c.x, _frame(c)
+    outs: Shapes = [(x[0], x[1], *frame[1:]) if flag(c.arg("return_sequences", False)) else frame]
+    if flag(c.arg("return_state", False)):
+        outs += [frame, frame]
+    return outs
+
+
+def _frame(c: Call) -> Shape:
+    """A ConvLSTM's output at one time step."""
     t, n, x = c.type, c.rank, c.x
     cf = channels_first(c)
     need_rank(t, x, n + 3, "(batch, time, " + layout(n, cf)[len("(batch, ") :], _SEQUENCE_HINT)
@@ -204,11 +247,7 @@ def _conv_lstm(c: Call) -> Shapes:
         "kernel_size",
         "use padding: same, a smaller kernel_size, or feed larger frames",
     )
-    frame = join(step, to_int(c.arg("filters")), out, cf)
-    outs: Shapes = [(x[0], x[1], *frame[1:]) if flag(c.arg("return_sequences", False)) else frame]
-    if flag(c.arg("return_state", False)):
-        outs += [frame, frame]
-    return outs
+    return join(step, to_int(c.arg("filters")), out, cf)
 
 
 def _conv_lstm_weights(c: Call) -> Count:
@@ -218,6 +257,17 @@ def _conv_lstm_weights(c: Call) -> Count:
     channels = dim((x[0], *x[2:]), 1 if channels_first(c) else -1)
     k = math.prod(to_ints(c.arg("kernel_size"), c.rank))
     return k * channels * 4 * filters + k * filters * 4 * filters + bias(c, 4 * filters), 0
+
+
+def _conv_lstm_macs(c: Call) -> int:
+    """Each time step convolves the frame (its channels) and the state (``filters`` channels,
+    padding same, stride 1) into the four gates, at every output position."""
+    x, cf = c.x, channels_first(c)
+    frame = _frame(c)
+    filters = to_int(c.arg("filters"))
+    taps = size(to_ints(c.arg("kernel_size"), c.rank))
+    channels = dim((x[0], *x[2:]), 1 if cf else -1)
+    return dim(x, 1) * size(split(frame, cf)[1]) * taps * 4 * filters * (channels + filters)
 
 
 def _cell(name: str, doc: str, states: int) -> Layer:
@@ -232,6 +282,7 @@ def _cell(name: str, doc: str, states: int) -> Layer:
         cell_states=states,
         note=CELL_NOTE,
         weights=_gated_weights,
+        macs=_gated_macs,
         example=Example(SEQ, {"cell": {"type": name, "units": 3}}, node_type="RNN"),
     )
 
@@ -278,6 +329,7 @@ register(
         state_outputs=2,
         shape=_recurrent,
         weights=_gated_weights,
+        macs=_gated_macs,
         outputs=with_states,
         index_hint="LSTM returns its states too only with return_state: true",
         example=Example(SEQ, {"units": 3}),
@@ -320,6 +372,7 @@ register(
         state_outputs=1,
         shape=_recurrent,
         weights=_gated_weights,
+        macs=_gated_macs,
         outputs=with_states,
         index_hint="GRU returns its states too only with return_state: true",
         example=Example(SEQ, {"units": 3}),
@@ -355,6 +408,7 @@ register(
         state_outputs=1,
         shape=_recurrent,
         weights=_gated_weights,
+        macs=_gated_macs,
         outputs=with_states,
         index_hint="SimpleRNN returns its states too only with return_state: true",
         example=Example(SEQ, {"units": 3}),
@@ -366,6 +420,7 @@ register(
         "RNN",
         shape=_rnn,
         weights=_rnn_weights,
+        macs=_rnn_macs,
         outputs=with_states,
         example=Example(SEQ, {"cell": {"type": "GRUCell", "units": 3}}),
     ),
@@ -378,6 +433,7 @@ register(
         call_outputs=2,
         note=CELL_NOTE,
         weights=_stacked_weights,
+        macs=_stacked_macs,
         example=Example(
             SEQ,
             {
@@ -396,6 +452,7 @@ register(
             rank=rank,
             shape=_conv_lstm,
             weights=_conv_lstm_weights,
+            macs=_conv_lstm_macs,
             outputs=with_states,
             index_hint=f"ConvLSTM{rank}D returns its states too only with return_state: true",
             example=Example({"x": {"shape": frames}}, {"filters": 2, "kernel_size": 3}),

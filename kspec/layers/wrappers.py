@@ -25,6 +25,7 @@ from kspec.layers.base import (
     Unknown,
     canonical,
     choice,
+    dim,
     format_shape,
     get_arg,
     inner_shapes,
@@ -36,6 +37,7 @@ from kspec.layers.base import (
     to_int,
     total,
 )
+from kspec.layers.macs import inner_macs
 from kspec.layers.recurrent import state_count
 from kspec.schemas.types import (
     NESTED_LAYER,
@@ -87,6 +89,12 @@ def _bidirectional_weights(c: Call) -> Count:
     return total([forward, forward if backward is None else inner_weights(backward, x)])
 
 
+def _bidirectional_macs(c: Call) -> int:
+    """The forward and the backward layer, each over the whole sequence."""
+    forward, backward = c.arg("layer"), c.arg("backward_layer")
+    return inner_macs(forward, c.x) + inner_macs(forward if backward is None else backward, c.x)
+
+
 def _time_distributed(c: Call) -> Shapes:
     layer, x = nested(c.arg("layer")), c.x
     if len(x) < 3:
@@ -117,6 +125,12 @@ def _time_distributed_weights(c: Call) -> Count:
     return inner_weights(c.arg("layer"), (x[0], *x[2:]))
 
 
+def _time_distributed_macs(c: Call) -> int:
+    """The layer, once per slice along axis 1."""
+    x = c.x
+    return dim(x, 1) * inner_macs(c.arg("layer"), (x[0], *x[2:]))
+
+
 def _pipeline_steps(c: Call) -> list[tuple[Any, Shape]]:
     """Each layer of a Pipeline with the shape it is built on (the previous one's output)."""
     layers = c.arg("layers")
@@ -142,8 +156,17 @@ def _pipeline_weights(c: Call) -> Count:
     return total([inner_weights(value, x) for value, x in _pipeline_steps(c)[:-1]])
 
 
+def _pipeline_macs(c: Call) -> int:
+    return sum(inner_macs(value, x) for value, x in _pipeline_steps(c)[:-1])
+
+
 def _spectral(c: Call) -> Shapes:
     return inner_shapes(c.arg("layer"), c.x)
+
+
+def _spectral_macs(c: Call) -> int:
+    """The wrapped layer's (the power iteration that normalizes its kernel runs in training)."""
+    return inner_macs(c.arg("layer"), c.x)
 
 
 def _spectral_weights(c: Call) -> Count:
@@ -186,6 +209,7 @@ register(
         call_args=RNN_CALL,
         shape=_bidirectional,
         weights=_bidirectional_weights,
+        macs=_bidirectional_macs,
         outputs=_bidirectional_outputs,
         example=Example(SEQ, {"layer": {"type": "LSTM", "units": 3}}),
     ),
@@ -197,12 +221,14 @@ register(
         call_args=("inputs", "training", "mask"),
         shape=_time_distributed,
         weights=_time_distributed_weights,
+        macs=_time_distributed_macs,
         example=Example(SEQ, {"layer": {"type": "Dense", "units": 3}}),
     ),
     Layer(
         "Pipeline",
         shape=_pipeline,
         weights=_pipeline_weights,
+        macs=_pipeline_macs,
         example=Example(
             VEC, {"layers": [{"type": "Dense", "units": 3}, {"type": "Dropout", "rate": 0.5}]}
         ),
@@ -211,6 +237,7 @@ register(
         "SpectralNormalization",
         shape=_spectral,
         weights=_spectral_weights,
+        macs=_spectral_macs,
         example=Example(VEC, {"layer": {"type": "Dense", "units": 3}}),
     ),
 )

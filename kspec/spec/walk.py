@@ -42,6 +42,7 @@ from kspec.layers import (
     constant_shape,
     make_call,
 )
+from kspec.layers.macs import apply_macs, apply_op_macs
 from kspec.spec.expressions import Expr, ExprError, evaluate
 from kspec.spec.ir import (
     Block,
@@ -95,6 +96,14 @@ class LayerCall:
         except Unknown:
             return None
 
+    def macs(self) -> int | None:
+        """The multiply-adds of this call, per example (every call counts, a shared layer's
+        too; None: not known statically). See :mod:`kspec.layers.macs`."""
+        try:
+            return apply_macs(self.call)
+        except (Unknown, ShapeError):
+            return None
+
 
 @dataclass(slots=True)
 class OpCall:
@@ -106,6 +115,13 @@ class OpCall:
     call: Call
     outputs: Shapes
     sources: tuple[NodePath | None, ...]
+
+    def macs(self) -> int | None:
+        """The multiply-adds of this call, per example (None: not known statically)."""
+        try:
+            return apply_op_macs(self.call)
+        except (Unknown, ShapeError):
+            return None
 
 
 @dataclass(frozen=True)
