@@ -90,17 +90,19 @@ def _largest_difference(a: Any, b: Any) -> tuple[float, str]:
     return worst, where
 
 
-def train_agreement(spec: Spec, functional: Any, subclass: Any, seed: int = 0) -> TrainAgreement:
+def train_agreement(
+    spec: Spec, functional: Any, subclass: Any, seed: int = 0, free: int = 3
+) -> TrainAgreement:
     """Train both targets' models alike from the same state and compare them (see the module
     docstring). The models are changed: compiled, trained, and the subclass model's weights
-    overwritten with the functional model's first."""
+    overwritten with the functional model's first. ``free``: the size of unknown input axes."""
     from kspec.verify import sample_inputs
 
     result = TrainAgreement()
     copy_weights(functional, subclass, states=True)
     batch = _batch_size(spec, 4)
-    step_x = sample_inputs(spec, batch=batch, seed=seed + 1)
-    fit_x = sample_inputs(spec, batch=batch * FIT_BATCHES, seed=seed + 2)
+    step_x = sample_inputs(spec, batch=batch, seed=seed + 1, free=free)
+    fit_x = sample_inputs(spec, batch=batch * FIT_BATCHES, seed=seed + 2, free=free)
     data = [(step_x, _targets(functional, step_x, seed + 3))]
     data.append((fit_x, _targets(functional, fit_x, seed + 4)))
     for target, model in (("functional", functional), ("subclass", subclass)):
