@@ -1694,7 +1694,8 @@ them adjustable). docs/deploy.md lists what each format takes.""",
 code (`Lambda`), a custom layer class defined inside a function or in `__main__`, or one whose
 constructor takes no `name`, an argument value with no spec form (a custom regularizer, a
 Python function as activation, an initializer with an array value), an operation on tensors
-with no `keras.ops` spelling (`x[:, 0]` indexing), a model without layers, or a layer shared
+with no `keras.ops` spelling or outside kspec's op list, an index by a tensor (`x[indices]`;
+indexing by constants, `x[:, 0]`, is a `get_item` op node), a model without layers, or a layer shared
 between a model and a model nested in it. The message names the layer or operation and where it
 is (`model 'outer' > 'encoder'`). Exit status 2. As a warning, KS914 says what the spec leaves
 out (a call with `training=True`).""",

@@ -114,6 +114,9 @@ def op_call(node: OpNode, local: Mapping[str, str], rename: Mapping[str, str]) -
     op = OPS[node.op]
     given = dict(node.inputs.refs)
     args = dict(node.args)
+    if op.emit is not None:
+        sources = {k: ref_source(v, local) for k, v in given.items() if not isinstance(v, tuple)}
+        return op.emit(sources, args, lambda v: literal(v, rename))
     out: list[str] = []
     for param in op.params:
         if param in given:

@@ -14,6 +14,7 @@ from typing import Any
 from kspec.importer.args import Unexpressible, plain, snake
 from kspec.importer.ir import Ref, Wiring
 from kspec.layers import OPS
+from kspec.layers.ops_index import key_data
 
 # Operation classes whose keras.ops function is not their name in snake case.
 _NAMES = {
@@ -80,6 +81,8 @@ def op_parts(
                 raise Unexpressible(f"its argument `{key}` mixes tensors and constants")
             tensors[key] = [ref(v) for v in value]
         else:
+            if name == "get_item" and key == "key":
+                value = key_data(value)
             try:
                 full[key] = plain(value)
             except Unexpressible as exc:

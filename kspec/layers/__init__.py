@@ -22,6 +22,7 @@ from kspec.layers import (  # noqa: F401  (each family module registers its reco
     image,
     merging,
     normalization,
+    ops_index,
     ops_math,
     ops_shape,
     pooling,

@@ -172,7 +172,10 @@ class Op:
     ``required``: those without a default; ``shape``: the static shape rule (a :class:`Call`
     whose ``inputs`` map each tensor parameter to its shape, constants to theirs); ``macs``: its
     multiply-adds (None: none, an element-wise or shape op; see :mod:`kspec.layers.macs`);
-    ``outputs``: how many values it returns (``split``); ``example``: its coverage context.
+    ``outputs``: how many values it returns (``split``); ``emit``: its source when it is not
+    the call ``keras.ops.NAME(...)`` (``get_item``'s subscript; given each tensor parameter's
+    source, the constants and the function that writes a constant); ``example``: its coverage
+    context.
     """
 
     name: str
@@ -186,6 +189,7 @@ class Op:
     shape: ShapeRule | None = None
     macs: MacsRule | None = None
     outputs: Callable[[Mapping[str, Any]], int] | None = None
+    emit: Callable[[Mapping[str, str], Mapping[str, Any], Callable[[Any], str]], str] | None = None
     example: Example | None = None
     family: str = ""
 

@@ -48,6 +48,16 @@ def _normalization_weights(c: Call) -> Count:
     return 0, 2 * axes_size(c, none_ok=True) + 1
 
 
+def _stft_weights(c: Call) -> Count:
+    """A real and an imaginary kernel (one of them in mode ``imag``/``real``), each
+    ``(frame_length, 1, fft_length // 2 + 1)``; ``fft_length`` defaults to the power of two at
+    or above ``frame_length``."""
+    frame = to_int(c.arg("frame_length", 256))
+    fft = c.arg("fft_length") or 1 << max(frame - 1, 0).bit_length()
+    kernels = 1 if c.arg("mode", "log") in ("real", "imag") else 2
+    return kernels * frame * (to_int(fft) // 2 + 1), 0
+
+
 def _category_encoding(c: Call) -> Shapes:
     """Keras' compute_output_shape: the last axis becomes ``num_tokens`` (``one_hot`` adds an
     axis unless the last one is 1)."""
@@ -202,6 +212,7 @@ register(
     Layer(
         "STFTSpectrogram",
         note="building it needs scipy",
+        weights=_stft_weights,
         example=Example({"x": {"shape": [2048, 1]}}),
     ),
 )

@@ -186,6 +186,8 @@ def _wrong_count(f: Found, rep: Reporter) -> None:
 
 
 def _bad_name(f: Found, rep: Reporter) -> None:
+    if _described(f, rep):
+        return
     rep.add(
         "KS104",
         f"{f.subject} must be a name made of letters, digits and _ (not starting with a digit); "
@@ -205,7 +207,20 @@ def _one_of(f: Found, rep: Reporter) -> None:
     rep.add("KS104", message, f.path, node=f.node)
 
 
+def _described(f: Found, rep: Reporter) -> bool:
+    """A schema that says in its ``$comment`` what it accepts: that, and the value."""
+    form = f.schema.get("$comment")
+    if not isinstance(form, str):
+        return False
+    rep.add(
+        "KS104", f"{f.subject} must be {form}; got {describe(f.err.instance)}", f.path, node=f.node
+    )
+    return True
+
+
 def _other(f: Found, rep: Reporter) -> None:
+    if _described(f, rep):
+        return
     rep.add("KS104", f"{f.subject}: {f.err.message}", f.path, node=f.node)
 
 

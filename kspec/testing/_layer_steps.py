@@ -42,11 +42,13 @@ class LayerSteps(GraphBase):
 
     def op_tensor_op(self) -> bool:
         """An op node: an activation, a constant scale or shift, a residual of two tensors of
-        one type, a mean, a concatenation, a transpose."""
+        one type, a mean, a concatenation, a transpose, an index or slice."""
         x = self.pick(self.floats())
         if x is None:
             return False
-        kind = self.choose(["act", "scale", "one_minus", "residual", "mean", "concat", "swap"])
+        kind = self.choose(
+            ["act", "scale", "one_minus", "residual", "mean", "concat", "swap", "index"]
+        )
         args: dict[str, Any] = {}
         ts = [x]
         inputs: Any = self.inputs_value(ts)
@@ -75,6 +77,13 @@ class LayerSteps(GraphBase):
                 return False
             op, args, ts = "concatenate", {"axis": -1}, [x, other]
             inputs = [x.ref, other.ref]
+        elif kind == "index":
+            if x.tt.rank < 2 and not (isinstance(x.tt.last, int) and x.tt.last >= 2):
+                return False
+            key = [":", 0] if x.tt.rank >= 2 and self.chance(2) else ["...", "1:"]
+            if key[0] == "..." and not (isinstance(x.tt.last, int) and x.tt.last >= 2):
+                key = [":", 0]
+            op, args = "get_item", {"key": key}
         else:
             if x.tt.rank != 2:
                 return False

@@ -410,7 +410,7 @@ OP_TENSORS: dict[str, tuple[str, ...]] = {
         ("relu", "relu6", "hard_swish", "hard_sigmoid", "gelu", "silu", "tanh", "sigmoid"),
         ("x",),
     ),
-    **dict.fromkeys(("mean", "transpose", "clip"), ("x",)),
+    **dict.fromkeys(("mean", "transpose", "clip", "get_item"), ("x",)),
     "concatenate": ("xs",),
 }
 
@@ -448,4 +448,9 @@ def _op_out(op: str, a: Mapping[str, Any], got: Any) -> list[TT] | None:
         return [TT((*x.shape[:-1], 1))] if x.rank >= 1 else None
     if op == "transpose":
         return [TT((x.shape[1], x.shape[0]))] if x.rank == 2 else None
+    if op == "get_item":  # the two keys the strategy draws
+        if a.get("key") == [":", 0]:
+            return [TT(x.shape[1:])] if x.rank >= 2 else None
+        last = x.last
+        return [TT((*x.shape[:-1], last - 1))] if isinstance(last, int) and last >= 2 else None
     return [x]
