@@ -156,6 +156,16 @@ def test_expressions_in_op_arguments_stay_expressions() -> None:
         ("einsum", {"subscripts": "bij,bjk->bik"}, {"operands": [(N, 3, 4), (N, 4, 5)]},
          [(N, 3, 5)]),
         ("slice", {"start_indices": [0, 1], "shape": [2, 2]}, {"inputs": (N, 4)}, [(2, 2)]),
+        ("swapaxes", {"axis1": 1, "axis2": -1}, {"x": (N, 3, 4, 5)}, [(N, 5, 4, 3)]),
+        ("moveaxis", {"source": -1, "destination": 1}, {"x": (N, 3, 4, 5)}, [(N, 5, 3, 4)]),
+        ("moveaxis", {"source": [1, 2], "destination": [-1, -2]}, {"x": (N, 3, 4, 5)},
+         [(N, 5, 4, 3)]),
+        ("cumsum", {"axis": 1}, {"x": (N, 3, 4)}, [(N, 3, 4)]),
+        ("cumsum", {}, {"x": (2, 3, 4)}, [(24,)]),
+        ("cumprod", {}, {"x": (N, 3)}, [(N,)]),
+        ("tril", {"k": 1}, {"x": (N, 3, 3)}, [(N, 3, 3)]),
+        ("logsumexp", {"axis": -1}, {"x": (N, 3, 4)}, [(N, 3)]),
+        ("arctan2", {}, {"x1": (N, 3, 1), "x2": (N, 1, 4)}, [(N, 3, 4)]),
     ],
 )  # fmt: skip
 def test_rules(op: str, args: dict[str, Any], inputs: Any, expected: Any) -> None:
@@ -170,6 +180,10 @@ def test_rule_errors_say_how_to_fix() -> None:
         ("matmul", {}, {"x1": (N, 3, 4), "x2": (N, 5, 2)}),
         ("einsum", {"subscripts": "bij,bjk->bik"}, {"operands": [(N, 3, 4), (N, 5, 2)]}),
         ("squeeze", {"axis": 1}, {"x": (N, 3)}),
+        ("swapaxes", {"axis1": 1, "axis2": 3}, {"x": (N, 3, 4)}),
+        ("moveaxis", {"source": [1, 2], "destination": [0, 0]}, {"x": (N, 3, 4)}),
+        ("triu", {}, {"x": (N,)}),
+        ("cumsum", {"axis": 2}, {"x": (N, 3)}),
     ]:
         with pytest.raises(ShapeError) as info:
             apply_op(Call(op, args, inputs))

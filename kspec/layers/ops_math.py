@@ -203,6 +203,13 @@ _BINARY = {
     "logical_and": "Element-wise logical and of two boolean tensors.",
     "logical_or": "Element-wise logical or of two boolean tensors.",
     "logical_xor": "Element-wise logical exclusive or of two boolean tensors.",
+    "true_divide": "Element-wise x1 / x2 (broadcasting).",
+    "divide_no_nan": "Element-wise x1 / x2, 0 where x2 is 0 (broadcasting).",
+    "fmod": "Element-wise remainder of x1 / x2 with the sign of x1 (broadcasting).",
+    "arctan2": "Element-wise arc tangent of x1 / x2, in the quadrant of (x2, x1).",
+    "hypot": "Element-wise sqrt(x1 ** 2 + x2 ** 2).",
+    "logaddexp": "Element-wise log(exp(x1) + exp(x2)).",
+    "heaviside": "Element-wise step: 0 where x1 < 0, 1 where x1 > 0, x2 where x1 is 0.",
 }
 _UNARY = {
     "abs": "Element-wise absolute value.",
@@ -229,7 +236,38 @@ _UNARY = {
     "tanh": "Hyperbolic tangent.",
     "selu": "Scaled exponential linear unit.",
     "log_sigmoid": "Logarithm of the sigmoid.",
+    "absolute": "Element-wise absolute value.",
+    "reciprocal": "Element-wise 1 / x.",
+    "rsqrt": "Element-wise 1 / sqrt(x).",
+    "cbrt": "Element-wise cube root.",
+    "exp2": "Element-wise 2 ** x.",
+    "expm1": "Element-wise exp(x) - 1.",
+    "log1p": "Element-wise log(1 + x).",
+    "log2": "Element-wise base-2 logarithm.",
+    "log10": "Element-wise base-10 logarithm.",
+    "trunc": "Element-wise truncation toward zero.",
+    "sin": "Element-wise sine.",
+    "cos": "Element-wise cosine.",
+    "tan": "Element-wise tangent.",
+    "arcsin": "Element-wise inverse sine.",
+    "arccos": "Element-wise inverse cosine.",
+    "arctan": "Element-wise inverse tangent.",
+    "sinh": "Element-wise hyperbolic sine.",
+    "cosh": "Element-wise hyperbolic cosine.",
+    "arcsinh": "Element-wise inverse hyperbolic sine.",
+    "arccosh": "Element-wise inverse hyperbolic cosine.",
+    "arctanh": "Element-wise inverse hyperbolic tangent.",
+    "erfinv": "Element-wise inverse error function.",
+    "isnan": "Element-wise test for NaN, a boolean tensor.",
+    "isinf": "Element-wise test for infinity, a boolean tensor.",
+    "isfinite": "Element-wise test for a finite value, a boolean tensor.",
+    "signbit": "Element-wise test for a set sign bit (negative values, -0.0), a boolean tensor.",
+    "hard_tanh": "Hard tanh: clip(x, -1, 1).",
+    "tanh_shrink": "Tanh shrink: x - tanh(x).",
+    "sparse_plus": "SparsePlus: 0 below -1, x above 1, (x + 1) ** 2 / 4 between.",
+    "sparse_sigmoid": "Sparse sigmoid: 0 below -1, 1 above 1, (x + 1) / 2 between.",
 }
+_THRESHOLD = arg(NUMBER, "The threshold (default: 0.5).")
 _AXIS_LAST = arg(INT, "The axis to normalize over (default: -1).")
 
 register_ops(
@@ -252,6 +290,19 @@ register_ops(
         {"negative_slope": arg(NUMBER, "Slope of the negative part (default: 0.2).")},
     ),
     _unary("softmax", "Softmax along `axis`.", {"axis": _AXIS_LAST}),
+    _unary("sparsemax", "Sparsemax along `axis`.", {"axis": _AXIS_LAST}),
+    _unary(
+        "celu",
+        "Continuously differentiable exponential linear unit.",
+        {"alpha": arg(NUMBER, "The scale of the negative part (default: 1.0).")},
+    ),
+    _unary(
+        "squareplus",
+        "Squareplus: (x + sqrt(x ** 2 + b)) / 2.",
+        {"b": arg(NUMBER, "The smoothness (default: 4).")},
+    ),
+    _unary("soft_shrink", "Soft shrink: towards 0 by `threshold`.", {"threshold": _THRESHOLD}),
+    _unary("hard_shrink", "Hard shrink: 0 within `threshold` of 0.", {"threshold": _THRESHOLD}),
     _unary("log_softmax", "Logarithm of the softmax along `axis`.", {"axis": _AXIS_LAST}),
     _unary(
         "round",
@@ -322,6 +373,9 @@ register_ops(
             ("all", "logical and"),
             ("argmax", "index of the maximum"),
             ("argmin", "index of the minimum"),
+            ("amax", "maximum"),
+            ("amin", "minimum"),
+            ("logsumexp", "log of the sum of the exponentials"),
         )
     ),
 )

@@ -58,6 +58,18 @@ def _stft_weights(c: Call) -> Count:
     return kernels * frame * (to_int(fft) // 2 + 1), 0
 
 
+def _stft_macs(c: Call) -> int:
+    """A strided 1-D convolution of each frame with each kernel: frames x frame_length x
+    frequencies x kernels."""
+    count, _ = _stft_weights(c)
+    frame, time = to_int(c.arg("frame_length", 256)), c.x[1]
+    if not isinstance(time, int):
+        raise Unknown
+    step = to_int(c.arg("frame_step") or frame // 2)
+    frames = -(-time // step) if c.arg("padding", "valid") == "same" else (time - frame) // step + 1
+    return max(frames, 0) * count
+
+
 def _category_encoding(c: Call) -> Shapes:
     """Keras' compute_output_shape: the last axis becomes ``num_tokens`` (``one_hot`` adds an
     axis unless the last one is 1)."""
@@ -213,6 +225,7 @@ register(
         "STFTSpectrogram",
         note="building it needs scipy",
         weights=_stft_weights,
+        macs=_stft_macs,
         example=Example({"x": {"shape": [2048, 1]}}),
     ),
 )
