@@ -70,6 +70,12 @@ def add(sub: Any) -> None:
         help="check custom layers' arguments against the signatures in this stub file "
         "(written by `kspec stubs`; repeatable)",
     )
+    c.add_argument(
+        "--root",
+        metavar="DIR",
+        help="the folder the files a spec extends or includes must be in (default: the "
+        "spec's own folder)",
+    )
     c.add_argument("--quiet", "-q", action="store_true", help="no summary line when clean")
     with_params(c)
     c.set_defaults(func=run)
@@ -83,14 +89,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no such file or folder: " + ", ".join(missing))
     if not files:
         raise UsageError("no spec files (*.yaml, *.yml) found in " + ", ".join(args.paths))
-    limits = Limits(max_bytes=args.max_bytes)
+    limits = Limits(max_bytes=args.max_bytes, root=args.root)
     overrides = params(args)
+    variant = overrides.pop("variant", None)
     diags: list[Diagnostic] = []
     with stubs.using(stubs.read(args.stubs or [])):
         for path in files:
-            spec, found = api.analyze_file(path, overrides or None, limits)
+            spec, found = api.analyze_file(path, overrides or None, limits, variant)
             if args.build and not has_errors(found):
-                found += _build_diagnostics(path, overrides, args)
+                found += _build_diagnostics(path, {**overrides, "variant": variant}, args)
             if args.shapes and spec is not None and not has_errors(found):
                 _print_shapes(path, spec)
             diags.extend(found)

@@ -458,7 +458,19 @@ def _top(sd: Schema) -> Schema:
         "mapping output_name -> reference.",
     }
     props["compile"] = {**ref("compile"), "description": "Arguments of model.compile."}
+    props["extends"] = {
+        "type": "string",
+        "description": "A base spec this one starts from (a path relative to this file); "
+        "see docs/language.md, Composing specs.",
+    }
+    props["include"] = {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Block libraries (files of `blocks:`) whose blocks this spec uses.",
+    }
     out = closed("keys.top", props, sd["required"])
+    # a spec that extends a base inherits the required keys
+    out["allOf"] = [{"if": {"not": {"required": ["extends"]}}, "then": {"allOf": out["allOf"]}}]
     # without imports: a dotted type is refused (kspec also checks the module is listed)
     not_custom = {
         "doNotSuggest": True,  # a check, not a key to offer
