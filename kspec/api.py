@@ -18,8 +18,8 @@ from kspec.diagnostics import Diagnostic, KspecError, has_errors
 from kspec.freeze import SpecPaths, freeze_model
 from kspec.spec import stubs as stublib
 from kspec.spec.check import analyze
-from kspec.spec.ir import Spec
 from kspec.spec.include import compose_document, load_spec
+from kspec.spec.ir import Spec
 from kspec.spec.loader import Document, Limits, load_text
 
 if TYPE_CHECKING:  # the compiler is imported by the calls that lower (not by `kspec check`)

@@ -21,6 +21,7 @@ from kspec.cli.common import (
 )
 from kspec.diagnostics import Diagnostic, KspecError, has_errors
 from kspec.files import find_specs
+from kspec.spec import include
 from kspec.spec.ir import Spec, describe
 from kspec.spec.loader import MAX_BYTES, Limits
 
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         raise UsageError("no spec files (*.yaml, *.yml) found in " + ", ".join(args.paths))
     limits = Limits(max_bytes=args.max_bytes, root=args.root)
+    skipped = include.fragments(files, limits)  # checked through the specs that use them
+    files = [f for f in files if f not in skipped]
     overrides = params(args)
     variant = overrides.pop("variant", None)
     diags: list[Diagnostic] = []
@@ -101,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
             if args.shapes and spec is not None and not has_errors(found):
                 _print_shapes(path, spec)
             diags.extend(found)
+    diags = list(dict.fromkeys(diags))  # a base's problem, found through each of its children
     report(diags, args.format)
     if args.format == "text" and (not args.quiet or has_errors(diags)):
         print(_summary_line(diags, len(files)), file=sys.stderr)

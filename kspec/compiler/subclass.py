@@ -14,7 +14,7 @@ from typing import Any
 
 from kspec.compiler import helpers, lower, order
 from kspec.compiler.naming import Namespace
-from kspec.compiler.source import Writer, keras, layer_call, literal, py_str
+from kspec.compiler.source import keras, layer_call, literal, py_str
 from kspec.spec.ir import BlockNode, Graph, LayerNode, Node, OpNode, ShareNode, Spec
 from kspec.spec.ir import owner as ir_owner
 from kspec.spec.names import pascal_case

@@ -58,12 +58,26 @@ def compose_document(
     reset_suggestions()
     folder = os.path.dirname(os.path.abspath(doc.path))
     asm = _Assembly(doc, limits or Limits(), os.path.realpath(root or folder))
-    loc = asm.compose(doc, 0, [os.path.realpath(doc.path)])
+    try:
+        loc = asm.compose(doc, 0, [os.path.realpath(doc.path)])
+    except _Stop:
+        loc = None
     if loc is None or asm.diags:
         return None, asm.diags
     out = Document(doc.path, doc.text, None, origins=asm.origins, sources=asm.sources)
     out.data = lower(loc, out.spans, out.key_spans)
     return out, []
+
+
+class _Stop(Exception):
+    """A limit was reached: composing stops at once (one diagnostic says where)."""
+
+
+def _via(edges: list[str]) -> str:
+    """How a file came in: the chain of edges from the top spec, long chains shortened."""
+    if len(edges) > 4:
+        edges = [*edges[:2], f"... ({len(edges) - 4} more)", *edges[-2:]]
+    return ", ".join(edges)
 
 
 @dataclass
@@ -78,6 +92,7 @@ class _Assembly:
     diags: list[Diagnostic] = field(default_factory=list)
     inclusions: int = 0
     bytes_read: int = 0
+    edges: dict[int, list[str]] = field(default_factory=dict)  # file -> how it came in
     _docs: dict[str, tuple[Document, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -233,7 +248,7 @@ class _Assembly:
                 ref.span,
                 "flatten the chain",
             )
-            return None
+            raise _Stop
         self.inclusions += 1
         if self.inclusions > MAX_INCLUSIONS:
             self.fail(
@@ -243,12 +258,10 @@ class _Assembly:
                 ref.span,
                 "include each library once, from the spec that needs it",
             )
-            return None
+            raise _Stop
         line = ref.span[0] if ref.span else 1
-        parent = self.origins[file][1]
-        via = f"{doc.path} line {line} {verb} {target}"
-        via = f"{parent}, {via}" if parent else via
-        loaded = self._load(target, real, ref, via)
+        edges = [*self.edges.get(file, []), f"{doc.path} line {line} {verb} {target}"]
+        loaded = self._load(target, real, ref, edges)
         if loaded is None:
             return None
         sub, index = loaded
@@ -260,10 +273,12 @@ class _Assembly:
                 ref.span,
                 "split the files, or raise the limit with --max-bytes",
             )
-            return None
+            raise _Stop
         return self.compose(sub, index, [*chain, real])
 
-    def _load(self, target: str, real: str, ref: Loc, via: str) -> tuple[Document, int] | None:
+    def _load(
+        self, target: str, real: str, ref: Loc, edges: list[str]
+    ) -> tuple[Document, int] | None:
         if real in self._docs:
             return self._docs[real]
         if not os.path.isfile(real):
@@ -291,9 +306,47 @@ class _Assembly:
                         "split the files, or raise the limit with --max-bytes",
                     )
                 else:
-                    self.diags.append(replace(d, notes=(*d.notes, via)))
+                    self.diags.append(replace(d, notes=(*d.notes, _via(edges))))
             return None
-        self.origins.append((target, via))
+        self.origins.append((target, _via(edges)))
+        self.edges[len(self.origins) - 1] = edges
         self.sources[target] = sub.text
         self._docs[real] = (sub, len(self.origins) - 1)
         return self._docs[real]
+
+
+_TOP_KEY = re.compile(r"^kspec\s*:", re.MULTILINE)
+
+
+def fragments(files: list[str], limits: Limits | None = None) -> set[str]:
+    """The files among ``files`` that are fragments: extended or included by another of them
+    and without a ``kspec:`` line of their own (a block library, a partial base). ``kspec
+    check`` of a folder checks them through the specs that use them, not on their own."""
+    named: set[str] = set()
+    for path in files:
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read((limits or Limits()).max_bytes + 1)
+        except OSError:
+            continue
+        if b"extends" not in raw and b"include" not in raw:
+            continue
+        doc, _ = load_file(path, limits)
+        if doc is None or not composes(doc.data):
+            continue
+        refs = [doc.data.get("extends"), doc.data.get("include")]
+        for ref in refs:
+            for name in ref if isinstance(ref, list) else [ref]:
+                if isinstance(name, str) and not _URL.match(name) and not os.path.isabs(name):
+                    named.add(os.path.realpath(os.path.join(os.path.dirname(path), name)))
+    out = set()
+    for path in files:
+        if os.path.realpath(path) in named:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    text = fh.read()
+            except OSError:
+                continue
+            if not _TOP_KEY.search(text):
+                out.add(path)
+    return out
