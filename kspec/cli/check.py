@@ -104,11 +104,24 @@ def run(args: argparse.Namespace) -> int:
             if args.shapes and spec is not None and not has_errors(found):
                 _print_shapes(path, spec)
             diags.extend(found)
-    diags = list(dict.fromkeys(diags))  # a base's problem, found through each of its children
+    diags = _once(diags)
     report(diags, args.format)
     if args.format == "text" and (not args.quiet or has_errors(diags)):
         print(_summary_line(diags, len(files)), file=sys.stderr)
     return EXIT_ERRORS if has_errors(diags) else EXIT_OK
+
+
+def _once(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """Each problem once: a base's, found through each of its children (and the base itself),
+    is kept as first found."""
+    seen: set[tuple[str, int, int, str, str]] = set()
+    out = []
+    for d in diags:
+        key = (d.path, d.line, d.column, d.code, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
 
 
 def _summary_line(diags: list[Diagnostic], files: int) -> str:
