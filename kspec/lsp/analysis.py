@@ -22,8 +22,8 @@ from kspec.diagnostics import Diagnostic, has_errors
 from kspec.layers import LAYERS, REFUSED, canonical
 from kspec.spec import expressions
 from kspec.spec.check import analyze
-from kspec.spec.ir import Spec
 from kspec.spec.include import compose_document
+from kspec.spec.ir import Spec
 from kspec.spec.loader import Document, load_text
 
 Path = tuple[str | int, ...]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kspec.diagnostics import Diagnostic, Span
-from kspec.spec.loader import Document, Limits, Raw, load_file
+from kspec.spec.loader import Document, Limits, Raw, load_file, span_of
 from kspec.spec.merge import Loc, lift, lower, merge
 from kspec.spec.report import reset_suggestions
 
@@ -101,12 +101,7 @@ class _Assembly:
         self.bytes_read = len(self.top.text.encode("utf-8"))
 
     def span(self, raw: Raw | None) -> Span | None:
-        if raw is None:
-            return None
-        if len(raw) == 4 or not raw[4]:
-            return Span(*raw[:4])
-        file, via = self.origins[raw[4]]
-        return Span(*raw[:4], file=file, via=via)
+        return None if raw is None else span_of(raw, self.origins)
 
     def fail(self, code: str, message: str, raw: Raw | None, hint: str | None = None) -> None:
         self.diags.append(

@@ -88,10 +88,15 @@ class Document:
             path = path[:-1]
 
     def _span(self, raw: Raw) -> Span:
-        if len(raw) == 4 or not raw[4]:
-            return Span(*raw[:4])
-        file, via = self.origins[raw[4]]
-        return Span(*raw[:4], file=file, via=via)
+        return span_of(raw, self.origins)
+
+
+def span_of(raw: Raw, origins: list[tuple[str, str | None]]) -> Span:
+    """The :class:`Span` of a raw span (its file and how it came in, from ``origins``)."""
+    if len(raw) == 4 or not raw[4]:
+        return Span(raw[0], raw[1], raw[2], raw[3])
+    file, via = origins[raw[4]]
+    return Span(raw[0], raw[1], raw[2], raw[3], file=file, via=via)
 
 
 def pointer(path: Path) -> str:
