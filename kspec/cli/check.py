@@ -107,7 +107,11 @@ def run(args: argparse.Namespace) -> int:
     diags = _once(diags)
     report(diags, args.format)
     if args.format == "text" and (not args.quiet or has_errors(diags)):
-        print(_summary_line(diags, len(files)), file=sys.stderr)
+        line = _summary_line(diags, len(files))
+        if skipped and not files:
+            line += " (only fragments given: block libraries or bases, checked through the specs "
+            line += "that use them)"
+        print(line, file=sys.stderr)
     return EXIT_ERRORS if has_errors(diags) else EXIT_OK
 
 

@@ -314,9 +314,10 @@ _TOP_KEY = re.compile(r"^kspec\s*:", re.MULTILINE)
 
 
 def fragments(files: list[str], limits: Limits | None = None) -> set[str]:
-    """The files among ``files`` that are fragments: extended or included by another of them
-    and without a ``kspec:`` line of their own (a block library, a partial base). ``kspec
-    check`` of a folder checks them through the specs that use them, not on their own."""
+    """The files among ``files`` that are fragments, without a ``kspec:`` line of their own:
+    block libraries (only ``blocks:``, ``include:``, ``description:``), and files another of
+    ``files`` extends or includes (a partial base). ``kspec check`` checks them through the
+    specs that use them, not on their own."""
     named: set[str] = set()
     for path in files:
         try:
@@ -344,4 +345,19 @@ def fragments(files: list[str], limits: Limits | None = None) -> set[str]:
                 continue
             if not _TOP_KEY.search(text):
                 out.add(path)
+        elif _is_library(path, limits):
+            out.add(path)
     return out
+
+
+def _is_library(path: str, limits: Limits | None) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read((limits or Limits()).max_bytes + 1)
+    except OSError:
+        return False
+    if b"blocks" not in raw or _TOP_KEY.search(raw.decode("utf-8", "replace")):
+        return False
+    doc, _ = load_file(path, limits)
+    data = doc.data if doc is not None else None
+    return isinstance(data, dict) and "blocks" in data and set(data) <= LIBRARY_KEYS
