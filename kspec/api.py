@@ -1,7 +1,8 @@
 """The Python API: ``load``, ``check``, ``to_source``, ``build_model``.
 
 ``spec`` arguments accept a path (``str`` or ``os.PathLike``) or a :class:`Spec` from ``load``.
-``params`` override the spec's param defaults, exactly like ``--param`` on the command line:
+``variant`` names one of the spec's ``variants:`` (a set of param values, like ``--variant``);
+``params`` override the spec's param defaults (on top of the variant's), exactly like ``--param``:
 the spec is checked again with them, so ``units=2`` that makes ``${units // 4}`` zero is
 reported as an error, not passed to Keras.
 """
@@ -17,8 +18,9 @@ from kspec.diagnostics import Diagnostic, KspecError, has_errors
 from kspec.freeze import SpecPaths, freeze_model
 from kspec.spec import stubs as stublib
 from kspec.spec.check import analyze
+from kspec.spec.include import compose_document, load_spec
 from kspec.spec.ir import Spec
-from kspec.spec.loader import Document, Limits, load_file, load_text
+from kspec.spec.loader import Document, Limits, load_text
 
 if TYPE_CHECKING:  # the compiler is imported by the calls that lower (not by `kspec check`)
     from kspec.compiler.lower import Lowered
@@ -28,7 +30,7 @@ TARGETS: tuple[Target, ...] = ("functional", "subclass")
 
 
 def _document(path: str | os.PathLike[str], limits: Limits | None = None) -> Document:
-    doc, diags = load_file(os.fspath(path), limits)
+    doc, diags = load_spec(os.fspath(path), limits, limits.root if limits else None)
     if doc is None or has_errors(diags):
         raise KspecError(diags)
     return doc
@@ -39,11 +41,13 @@ def check(
     params: dict[str, Any] | None = None,
     limits: Limits | None = None,
     stubs: Sequence[str] = (),
+    variant: str | None = None,
 ) -> list[Diagnostic]:
-    """Every diagnostic for the spec file at ``path`` (empty when it is clean). ``stubs``: stub
-    files (``kspec stubs``) with the signatures to check custom layers' arguments against."""
+    """Every diagnostic for the spec file at ``path`` (empty when it is clean), with the files
+    it extends and includes. ``stubs``: stub files (``kspec stubs``) with the signatures to
+    check custom layers' arguments against."""
     with _stubs(stubs):
-        return analyze_file(path, params, limits)[1]
+        return analyze_file(path, params, limits, variant)[1]
 
 
 def _stubs(paths: Sequence[str]) -> contextlib.AbstractContextManager[None]:
@@ -54,64 +58,80 @@ def analyze_file(
     path: str | os.PathLike[str],
     params: dict[str, Any] | None = None,
     limits: Limits | None = None,
+    variant: str | None = None,
 ) -> tuple[Spec | None, list[Diagnostic]]:
-    """The checked spec at ``path`` (None if it has errors) and every diagnostic: one read, one
-    analysis (what ``kspec check`` does)."""
-    doc, diags = load_file(os.fspath(path), limits)
+    """The checked spec at ``path`` (None if it has errors) and every diagnostic: one read (of
+    the spec and the files it extends and includes), one analysis (what ``kspec check`` does)."""
+    doc, diags = load_spec(os.fspath(path), limits, limits.root if limits else None)
     if doc is None or has_errors(diags):
         return None, diags
-    spec, found = analyze(doc, params)
+    spec, found = analyze(doc, params, variant=variant)
     return (spec.with_document(doc, params or {}) if spec else None), diags + found
+
+
+def _compose_text(text: str | bytes, path: str) -> tuple[Document | None, list[Diagnostic]]:
+    doc, diags = load_text(text, path)
+    if doc is None or has_errors(diags):
+        return None, diags
+    composed, more = compose_document(doc)
+    return composed, diags + more
 
 
 def check_text(
     text: str | bytes, path: str = "<spec>", stubs: Sequence[str] = ()
 ) -> list[Diagnostic]:
-    """Like :func:`check`, for YAML text."""
-    doc, diags = load_text(text, path)
-    if doc is None or has_errors(diags):
+    """Like :func:`check`, for YAML text (``extends:`` and ``include:`` are relative to
+    ``path``'s folder)."""
+    doc, diags = _compose_text(text, path)
+    if doc is None:
         return diags
     with _stubs(stubs):
         return diags + analyze(doc)[1]
 
 
-def load(path: str | os.PathLike[str], /, **params: Any) -> Spec:
+def load(path: str | os.PathLike[str], /, variant: str | None = None, **params: Any) -> Spec:
     """The checked spec at ``path``; raises :class:`KspecError` with every error otherwise."""
-    return _analyze(_document(path), params)
+    return _analyze(_document(path), params, variant)
 
 
-def loads(text: str, /, path: str = "<spec>", **params: Any) -> Spec:
+def loads(text: str, /, path: str = "<spec>", variant: str | None = None, **params: Any) -> Spec:
     """The checked spec in YAML ``text`` (``path`` names it in diagnostics)."""
-    doc, diags = load_text(text, path)
+    doc, diags = _compose_text(text, path)
     if doc is None or has_errors(diags):
         raise KspecError(diags)
-    return _analyze(doc, params)
+    return _analyze(doc, params, variant)
 
 
-def _analyze(doc: Document, params: dict[str, Any]) -> Spec:
-    spec, diags = analyze(doc, params)
+def _analyze(doc: Document, params: dict[str, Any], variant: str | None = None) -> Spec:
+    spec, diags = analyze(doc, params, variant=variant)
     if spec is None:
         raise KspecError(diags)
     return spec.with_document(doc, params)
 
 
-def _spec(spec: str | os.PathLike[str] | Spec, params: dict[str, Any]) -> Spec:
+def _spec(
+    spec: str | os.PathLike[str] | Spec, params: dict[str, Any], variant: str | None = None
+) -> Spec:
     if isinstance(spec, Spec):
-        if not params:
+        if not params and variant is None:
             return spec
         if spec.document is None:
             raise ValueError("this Spec was not loaded from a document; pass params to load()")
-        return _analyze(spec.document, {**spec.overrides, **params})
-    return load(spec, **params)
+        keep = {} if variant is not None else spec.overrides  # a new variant: its own values
+        return _analyze(spec.document, {**keep, **params}, variant or spec.variant)
+    return load(spec, variant, **params)
 
 
 def lower(
-    spec: str | os.PathLike[str] | Spec, target: Target = "subclass", **params: Any
+    spec: str | os.PathLike[str] | Spec,
+    target: Target = "subclass",
+    variant: str | None = None,
+    **params: Any,
 ) -> Lowered:
     """The generated module for ``target`` with what the API needs to run it."""
     from kspec.compiler import functional, subclass
 
-    s = _spec(spec, params)
+    s = _spec(spec, params, variant)
     if target == "subclass":
         return subclass.generate(s, s.overrides)
     if target == "functional":
@@ -120,10 +140,13 @@ def lower(
 
 
 def to_source(
-    spec: str | os.PathLike[str] | Spec, target: Target = "subclass", **params: Any
+    spec: str | os.PathLike[str] | Spec,
+    target: Target = "subclass",
+    variant: str | None = None,
+    **params: Any,
 ) -> str:
     """The Python source ``kspec compile`` writes: standalone, deterministic, formatted."""
-    return lower(spec, target, **params).source
+    return lower(spec, target, variant, **params).source
 
 
 def build_model(
@@ -137,6 +160,7 @@ def build_model(
     partial: bool = False,
     freeze: Iterable[str] = (),
     on_weights: Callable[[Any], None] | None = None,
+    variant: str | None = None,
     **params: Any,
 ) -> Any:
     """A built ``keras.Model`` for ``spec``: ``functional`` (Functional API) or ``subclass``
@@ -150,10 +174,10 @@ def build_model(
     :func:`kspec.weights.load_weights`; a shape mismatch raises KS908 unless ``partial``);
     ``on_weights(report)`` receives the :class:`kspec.weights.WeightReport`. ``freeze``:
     layers to make non-trainable (node names, block instances, ``instance/node`` paths),
-    frozen before the model is compiled."""
+    frozen before the model is compiled. ``variant``: one of the spec's ``variants:``."""
     from kspec.compiler import runtime
 
-    s = _spec(spec, params)
+    s = _spec(spec, params, variant)
     paths = SpecPaths(s, freeze)  # unknown names fail here, before anything is built
 
     def prepare(model: Any) -> None:

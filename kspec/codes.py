@@ -982,6 +982,137 @@ outputs: hidden
         ],
         fix="Use one of the params listed in the help, or declare the param under `params:`.",
     ),
+    "KS501": Code(
+        "extends or include path refused",
+        cause="`extends:` takes one file name and `include:` a list of file names: plain paths relative to\nthe file that names them. A URL (`https://...`), an absolute path (`/etc/models/base.yaml`,\n`~/base.yaml`) or a value that is not a string is refused: kspec reads only files in the spec's\nfolder, so checking a spec never reaches the network or the rest of the disk.",
+        examples=[
+            Example(
+                intro="A spec that extends a URL:",
+                spec="extends: https://example.com/base.yaml\nname: child\n",
+            )
+        ],
+        fix="Copy the file into the spec's folder (or a folder under it) and name it by a relative path.",
+    ),
+    "KS502": Code(
+        "file outside the root folder",
+        cause="A file named by `extends:` or `include:` resolves (symbolic links followed) to a place outside\nthe root folder: the folder of the spec being checked, unless `kspec check --root DIR` (or\n`Limits(root=...)` in the API) names another.",
+        examples=[
+            Example(
+                intro="A spec that extends a file in the parent folder:",
+                spec="extends: ../base.yaml\nname: child\n",
+            )
+        ],
+        fix="Move the base or library under the spec's folder, or check with `--root` set to a folder that holds both.",
+    ),
+    "KS503": Code(
+        "extended or included file not found",
+        cause="The file that `extends:` or `include:` names does not exist. The path is relative to the file\nthat names it, not to the current folder.",
+        examples=[Example(intro="", spec="extends: bases/missing.yaml\nname: child\n")],
+        fix="Correct the path (relative to the file that has the `extends:` or `include:` line).",
+    ),
+    "KS504": Code(
+        "cycle of extends or include",
+        cause="A file extends or includes, directly or through other files, a file that is already being\nread: the chain never ends. The diagnostic is at the line that closes the cycle, and names\nthe files of the cycle.",
+        examples=[
+            Example(intro="A spec that extends itself:", spec="extends: spec.yaml\nname: child\n")
+        ],
+        fix="Remove one link of the cycle: a base must not extend its children.",
+    ),
+    "KS505": Code(
+        "chain of files too deep",
+        cause="More than 16 files in one chain of `extends:` and `include:` (a spec extends a base that\nextends another...). A real family of specs needs two or three levels.",
+        examples=[
+            Example(
+                intro="A chain of 17 bases, each extending the next (the snippet writes them):",
+                spec="extends: base0.yaml\nname: child\n",
+                python="import kspec, pathlib\nfor i in range(17):\n    pathlib.Path(f'base{i}.yaml').write_text(f'extends: base{i + 1}.yaml' + chr(10))\npathlib.Path('base17.yaml').write_text('kspec: 1' + chr(10))\nfor d in kspec.check('spec.yaml'):\n    print(f'{d.path}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}')\n    for n in d.notes:\n        print(f'  note: {n}')\n",
+            )
+        ],
+        fix="Flatten the chain: merge intermediate bases.",
+    ),
+    "KS506": Code(
+        "too many inclusions or bytes",
+        cause="Composing the spec reached more than 64 inclusions in all (a file counts each time it is\nreached, so a file included by many libraries that are included by many others - an include\nbomb - is refused early), or more bytes in all than `--max-bytes` (4 MiB by default), every file\ncounted each time it is included.",
+        examples=[
+            Example(
+                intro="An include bomb (the snippet writes the libraries):",
+                spec="kspec: 1\nname: demo\ninclude: [lib0.yaml]\ninputs:\n  x: {shape: [8]}\nlayers:\n  - {name: hidden, type: Dense, units: 4}\noutputs: hidden\n",
+                python="import kspec, pathlib\n# lib0 includes lib1 twice (by two spellings), lib1 includes lib2 twice...: 2**10 inclusions\nfor i in range(10):\n    pathlib.Path(f'lib{i}.yaml').write_text(f'include: [lib{i + 1}.yaml, ./lib{i + 1}.yaml]' + chr(10))\npathlib.Path('lib10.yaml').write_text('blocks: {}' + chr(10))\nfor d in kspec.check('spec.yaml'):\n    print(f'{d.path}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}')\n    for n in d.notes:\n        print(f'  note: {n}')\n",
+            )
+        ],
+        fix="Include each library once, from the spec that needs it; split large files.",
+    ),
+    "KS507": Code(
+        "block defined in two files",
+        cause="Two files that a spec includes (or an included library and the spec itself) define a block of\nthe same name. kspec does not pick one: the message names both files and lines. (A child spec\nmay redefine a block of its base: that is an override, see docs/language.md.)",
+        examples=[
+            Example(
+                intro="Two libraries that both define `dense`:",
+                spec="kspec: 1\nname: demo\ninclude: [a.yaml, b.yaml]\ninputs:\n  x: {shape: [8]}\nlayers:\n  - {name: hidden, type: Dense, units: 4}\noutputs: hidden\n",
+                python="import kspec, pathlib\npathlib.Path('a.yaml').write_text('blocks:\\n  dense:\\n    inputs: [x]\\n    layers:\\n      - {name: d, type: Dense, units: 4}\\n    outputs: d\\n')\npathlib.Path('b.yaml').write_text('blocks:\\n  dense:\\n    inputs: [x]\\n    layers:\\n      - {name: d, type: Dense, units: 4}\\n    outputs: d\\n')\nfor d in kspec.check('spec.yaml'):\n    print(f'{d.path}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}')\n    for n in d.notes:\n        print(f'  note: {n}')\n",
+            )
+        ],
+        fix="Rename one of the blocks, or include only one of the libraries.",
+    ),
+    "KS508": Code(
+        "layers edit names no node of the base",
+        cause="In a spec that extends a base, a `layers:` entry edits the base's nodes by name:\n`{edit: NAME, ...}`, `{delete: NAME}`, `{insert_after: NAME, layers: [...]}`,\n`{insert_before: NAME, layers: [...]}`. NAME is not a node of the base's list (or the entry is\nmalformed: two edits at once, `delete:` with other keys, an insert without `layers:`).",
+        examples=[
+            Example(
+                intro="The base (written by the snippet) has the nodes `hidden` and `out`; the child deletes `hiden`:",
+                spec="extends: base.yaml\nname: child\nlayers:\n  - {delete: hiden}\n",
+                python="import kspec, pathlib\npathlib.Path('base.yaml').write_text('kspec: 1\\nname: demo\\ninputs:\\n  x: {shape: [8]}\\nlayers:\\n  - {name: hidden, type: Dense, units: 4}\\n  - {name: out, type: Dense, units: 2}\\noutputs: out\\n')\nfor d in kspec.check('spec.yaml'):\n    print(f'{d.path}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}')\n    for n in d.notes:\n        print(f'  note: {n}')\n",
+            )
+        ],
+        fix="Use the name of a node of the base (the hint lists them).",
+    ),
+    "KS509": Code(
+        "nothing to delete",
+        cause="`~key: null` deletes a key the spec inherited from its base. The base has no such key there\n(or the value is not null).",
+        examples=[
+            Example(
+                intro="The base (written by the snippet) has no `compile:` section:",
+                spec="extends: base.yaml\nname: child\n~compile: null\n",
+                python="import kspec, pathlib\npathlib.Path('base.yaml').write_text('kspec: 1\\nname: demo\\ninputs:\\n  x: {shape: [8]}\\nlayers:\\n  - {name: hidden, type: Dense, units: 4}\\noutputs: hidden\\n')\nfor d in kspec.check('spec.yaml'):\n    print(f'{d.path}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}')\n    for n in d.notes:\n        print(f'  note: {n}')\n",
+            )
+        ],
+        fix="Remove the line, or correct the key's name.",
+    ),
+    "KS510": Code(
+        "block library holds more than blocks",
+        cause="A file named by `include:` is a block library: it may hold `blocks:` (and `include:`,\n`description:`, `kspec:`), nothing else. Layers, inputs or params there would be silently\nignored, so they are refused.",
+        examples=[
+            Example(
+                intro="A library with `layers:`:",
+                spec="kspec: 1\nname: demo\ninclude: [lib.yaml]\ninputs:\n  x: {shape: [8]}\nlayers:\n  - {name: hidden, type: Dense, units: 4}\noutputs: hidden\n",
+                python="import kspec, pathlib\npathlib.Path('lib.yaml').write_text('blocks: {}\\nlayers: []\\n')\nfor d in kspec.check('spec.yaml'):\n    print(f'{d.path}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}')\n    for n in d.notes:\n        print(f'  note: {n}')\n",
+            )
+        ],
+        fix="Move the other keys into the spec, or make the file a base and use `extends:`.",
+    ),
+    "KS511": Code(
+        "variant sets an unknown param",
+        cause="A variant under `variants:` sets a param that the spec does not declare under `params:`\n(or the spec has variants and a param named `variant`, which `build_model(variant=...)` takes).",
+        examples=[
+            Example(
+                intro="",
+                spec="kspec: 1\nname: demo\nparams: {units: 64}\nvariants:\n  s: {unit: 16}\n  m: {units: 64}\ninputs:\n  x: {shape: [8]}\nlayers:\n  - {name: hidden, type: Dense, units: $units}\noutputs: hidden\n",
+            )
+        ],
+        fix="Declare the param under `params:` (with its default), or correct its name in the variant.",
+    ),
+    "KS512": Code(
+        "unknown variant",
+        cause="`--variant NAME` (or `variant=` in the Python API) names a variant the spec does not define\nunder `variants:`.",
+        examples=[
+            Example(
+                intro="`kspec check spec.yaml --variant xl`:",
+                spec="kspec: 1\nname: demo\nparams: {units: 64}\nvariants:\n  s: {units: 16}\n  m: {units: 64}\ninputs:\n  x: {shape: [8]}\nlayers:\n  - {name: hidden, type: Dense, units: $units}\noutputs: hidden\n",
+                args=["check", "spec.yaml", "--variant", "xl"],
+            )
+        ],
+        fix="Use one of the variants the hint lists.",
+    ),
     "KS401": Code(
         "incompatible input shapes",
         cause="Tensors that a layer combines element by element (Add, Subtract, Multiply, Average, Maximum, Minimum), or MultiHeadAttention's value and key, have shapes that do not match (a size of 1 broadcasts).",

@@ -19,12 +19,19 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A region of the source, 1-based lines and columns; ``end_column`` is exclusive."""
+    """A region of the source, 1-based lines and columns; ``end_column`` is exclusive.
+
+    ``file``: the file the region is in, when it is not the document's own (a value a spec
+    inherited from its base or an included block library); ``via`` then says how that file
+    came in (``model.yaml line 3 extends base.yaml``). A :class:`Diagnostic` at such a span
+    names that file and carries ``via`` as a note."""
 
     line: int
     column: int
     end_line: int
     end_column: int
+    file: str | None = None
+    via: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,11 @@ class Diagnostic:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        span = self.span
+        if span is not None and span.file is not None:  # a value written in another file
+            object.__setattr__(self, "path", span.file)
+            if span.via and span.via not in self.notes:
+                object.__setattr__(self, "notes", (*self.notes, span.via))
         # a message quotes spec text: keep it one printable line (see ``printable``)
         for name in ("message", "hint"):
             value = getattr(self, name)
@@ -68,7 +80,7 @@ class Diagnostic:
         data["line"], data["column"] = self.line, self.column
         if self.span:
             data["end_line"], data["end_column"] = self.span.end_line, self.span.end_column
-        del data["span"]
+        del data["span"]  # its file is ``path``, its ``via`` one of the notes
         data["notes"] = list(self.notes)
         return data
 

@@ -12,7 +12,7 @@ checks each row against the built Keras model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -256,4 +256,52 @@ def to_json(summary: Summary) -> dict[str, Any]:
         "total_macs": None if summary.macs_unknown else summary.macs,
         "total_flops": None if summary.macs_unknown else 2 * summary.macs,
         "macs_not_counted": list(summary.macs_unknown),
+    }
+
+
+def variant_rows(spec: Spec, load: Callable[[str], Spec]) -> list[tuple[str, Spec, Summary]]:
+    """``summary --static --variants``: each of ``spec``'s variants, loaded by ``load(name)``,
+    with its static summary (the spec's defaults first, as variant ``-``)."""
+    rows = [("-", spec, static_summary(spec))]
+    for name, _ in spec.variants:
+        s = load(name)
+        rows.append((name, s, static_summary(s)))
+    return rows
+
+
+def _variant_params(spec: Spec) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in spec.graph.params)
+
+
+def render_variants(rows: Sequence[tuple[str, Spec, Summary]]) -> str:
+    """One line per variant: its params, its parameter count and its multiply-adds."""
+    table = [("variant", "params in force", "parameters", "MACs", "FLOPs")]
+    for name, spec, summary in rows:
+        count = "?" if summary.unknown else f"{sum(summary.total):,}"
+        macs = "?" if summary.macs_unknown else f"{summary.macs:,}"
+        fl = "?" if summary.macs_unknown else flops.si(2 * summary.macs)
+        table.append((name, _variant_params(spec), count, macs, fl))
+    width = [max(len(r[k]) for r in table) for k in range(5)]
+
+    def line(r: Sequence[str]) -> str:
+        left = f"{r[0]:<{width[0]}}  {r[1]:<{width[1]}}"
+        return f"{left}  {r[2]:>{width[2]}}  {r[3]:>{width[3]}}  {r[4]:>{width[4]}}".rstrip()
+
+    return "\n".join([line(table[0]), *(line(r) for r in table[1:])]) + "\n"
+
+
+def variants_json(rows: Sequence[tuple[str, Spec, Summary]]) -> dict[str, Any]:
+    """The JSON of ``summary --static --variants --format json``."""
+    return {
+        "model": rows[0][1].name,
+        "variants": [
+            {
+                "variant": None if name == "-" else name,
+                "params": dict(spec.graph.params),
+                "total_params": None if summary.unknown else sum(summary.total),
+                "total_macs": None if summary.macs_unknown else summary.macs,
+                "total_flops": None if summary.macs_unknown else 2 * summary.macs,
+            }
+            for name, spec, summary in rows
+        ],
     }

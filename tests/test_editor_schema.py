@@ -46,6 +46,7 @@ SCHEMA_BLIND = {
     "KS2": "names, references and the graph: a value's meaning depends on names defined "
     "elsewhere in the spec (unknown references, cycles, duplicates, block params)",
     "KS4": "shapes: worked out across the whole graph",
+    "KS5": "composition: the files a spec extends or includes (the schema sees one file)",
     "KS301": "an expression's syntax: the schema checks the $name / ${...} form only",
     "KS302": "what an expression may contain",
     "KS303": "the names an expression uses (params defined elsewhere)",

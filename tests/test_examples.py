@@ -36,6 +36,11 @@ EXPECTED = {
     "hostile_names": (731, [(None, 2), (None, 2)]),
     "deep_residual": (108_081, [(None, 1)]),  # 72 + 1500 * 72 + 9
     "custom_layer": (162, [(None, 2)]),  # 8*8+8 + the gate's 8*8+8 + 8*2+2
+    # stem 27*32+4*32, stage1 2*(288*32+4*32), down 288*64+4*64, stage2 2*(576*64+4*64), 64*10+10
+    "cnn_base": (113_258, [(None, 10)]),
+    "cnn_wide": (1_926_602, [(None, 10)]),  # width 64, a third stage (down2, stage3)
+    "cnn_tiny": (2_162, [(None, 10)]),  # width 8, down at 8, no stage2: 248+1216+608+90
+    "mlp_scales": (269_322, [(None, 10)]),  # 784*256+256 + 256*256+256 + 256*10+10
 }
 TARGETS = ("functional", "subclass")
 

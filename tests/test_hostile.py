@@ -396,6 +396,7 @@ def test_every_row_of_the_design_is_covered() -> None:
         "imports": "imports_",
         "ReDoS": "redos_",
         "crashes found by the fuzzers": "crash_",
+        "composition (extends, include)": "compose_",
     }
     for row, prefix in rows.items():
         assert any(n.startswith(prefix) for n in names), f"no case for {row}"

@@ -104,6 +104,7 @@ errors appear as annotations on a pull request's diff. Both are described in
 | KS201–KS215 | names, references and the graph |
 | KS401–KS409 | shapes (static inference) |
 | KS301–KS306 | expressions |
+| KS501–KS512 | composition (`extends:`, `include:`) and variants |
 | KS901–KS915 | the environment, Keras, permissions, data, Graphviz, import, weights, export, editor support, stub files |
 
 In the examples below each spec is saved as `spec.yaml` and checked with `kspec check spec.yaml`

@@ -21,6 +21,7 @@ from kspec.cli.common import (
 )
 from kspec.diagnostics import Diagnostic, KspecError, has_errors
 from kspec.files import find_specs
+from kspec.spec import include
 from kspec.spec.ir import Spec, describe
 from kspec.spec.loader import MAX_BYTES, Limits
 
@@ -70,6 +71,12 @@ def add(sub: Any) -> None:
         help="check custom layers' arguments against the signatures in this stub file "
         "(written by `kspec stubs`; repeatable)",
     )
+    c.add_argument(
+        "--root",
+        metavar="DIR",
+        help="the folder the files a spec extends or includes must be in (default: the "
+        "spec's own folder)",
+    )
     c.add_argument("--quiet", "-q", action="store_true", help="no summary line when clean")
     with_params(c)
     c.set_defaults(func=run)
@@ -83,21 +90,42 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no such file or folder: " + ", ".join(missing))
     if not files:
         raise UsageError("no spec files (*.yaml, *.yml) found in " + ", ".join(args.paths))
-    limits = Limits(max_bytes=args.max_bytes)
+    limits = Limits(max_bytes=args.max_bytes, root=args.root)
+    skipped = include.fragments(files, limits)  # checked through the specs that use them
+    files = [f for f in files if f not in skipped]
     overrides = params(args)
+    variant = overrides.pop("variant", None)
     diags: list[Diagnostic] = []
     with stubs.using(stubs.read(args.stubs or [])):
         for path in files:
-            spec, found = api.analyze_file(path, overrides or None, limits)
+            spec, found = api.analyze_file(path, overrides or None, limits, variant)
             if args.build and not has_errors(found):
-                found += _build_diagnostics(path, overrides, args)
+                found += _build_diagnostics(path, {**overrides, "variant": variant}, args)
             if args.shapes and spec is not None and not has_errors(found):
                 _print_shapes(path, spec)
             diags.extend(found)
+    diags = _once(diags)
     report(diags, args.format)
     if args.format == "text" and (not args.quiet or has_errors(diags)):
-        print(_summary_line(diags, len(files)), file=sys.stderr)
+        line = _summary_line(diags, len(files))
+        if skipped and not files:
+            line += " (only fragments given: block libraries or bases, checked through the specs "
+            line += "that use them)"
+        print(line, file=sys.stderr)
     return EXIT_ERRORS if has_errors(diags) else EXIT_OK
+
+
+def _once(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """Each problem once: a base's, found through each of its children (and the base itself),
+    is kept as first found."""
+    seen: set[tuple[str, int, int, str, str]] = set()
+    out = []
+    for d in diags:
+        key = (d.path, d.line, d.column, d.code, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
 
 
 def _summary_line(diags: list[Diagnostic], files: int) -> str:

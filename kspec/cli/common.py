@@ -42,13 +42,19 @@ def param(text: str) -> tuple[str, Any]:
 
 
 def params(args: argparse.Namespace) -> dict[str, Any]:
-    """The command's ``--param`` overrides."""
-    return dict(args.param or [])
+    """The command's ``--param`` overrides, and its ``--variant`` as ``variant`` (the keyword
+    the API functions take it by)."""
+    out = dict(args.param or [])
+    if "variant" in out:
+        raise UsageError("--param variant=...: to choose a variant, use --variant NAME")
+    if getattr(args, "variant", None) is not None:
+        out["variant"] = args.variant
+    return out
 
 
 def param_flags(args: argparse.Namespace) -> str:
-    """The ``--param`` options of this command, to repeat them in a message."""
-    flags = []
+    """The ``--variant`` and ``--param`` options of this command, to repeat them in a message."""
+    flags = [f" --variant {shlex.quote(args.variant)}"] if getattr(args, "variant", None) else []
     for name, value in args.param or []:
         text = value if isinstance(value, str) else json.dumps(value)
         flags.append(f" --param {shlex.quote(f'{name}={text}')}")
@@ -147,7 +153,12 @@ def with_params(sp: argparse.ArgumentParser) -> None:
         action="append",
         type=param,
         metavar="NAME=VALUE",
-        help="override a param's default (repeatable), e.g. --param units=128",
+        help="override a param's default (repeatable), e.g. --param units=128; on top of --variant",
+    )
+    sp.add_argument(
+        "--variant",
+        metavar="NAME",
+        help="use the params of one of the spec's variants: (e.g. --variant s)",
     )
 
 

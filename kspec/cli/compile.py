@@ -21,6 +21,7 @@ from kspec.cli.common import (
 )
 from kspec.diagnostics import KspecError
 from kspec.files import write_atomic
+from kspec.spec import include
 
 
 def add(sub: Any) -> None:
@@ -67,6 +68,14 @@ def run(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for spec in args.spec:
         existing(spec)
+    skipped = include.fragments(args.spec)  # a block library or partial base: no module
+    for spec in args.spec:
+        if spec in skipped:
+            print(
+                f"{spec}: a fragment (block library or base), compiled with its specs",
+                file=sys.stderr,
+            )
+            continue
         status = max(status, _compile_one(args, spec, _output_path(args.output, spec, several)))
     return status
 

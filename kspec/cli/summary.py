@@ -48,6 +48,12 @@ def add(sub: Any) -> None:
         default="text",
         help="with --static: a table (default) or JSON for scripts",
     )
+    s.add_argument(
+        "--variants",
+        action="store_true",
+        help="with --static: one line per variant of the spec (variants:) with its params, "
+        "parameter count and multiply-adds",
+    )
     with_weights(s)
     with_imports(s)
     with_params(s)
@@ -62,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         return _static(args)
     if args.format != "text":
         raise UsageError("--format json needs --static (Keras' own summary is text)")
+    if args.variants:
+        raise UsageError("--variants needs --static")
     try:
         model = api.build_model(
             args.spec,
@@ -80,6 +88,8 @@ def _static(args: argparse.Namespace) -> int:
     """``summary --static``: the summary from the spec alone (TensorFlow is not imported)."""
     from kspec.summary import render, static_summary, to_json
 
+    if args.variants:
+        return _variants(args)
     try:
         spec = api.load(args.spec, **params(args))
         summary = static_summary(spec, freeze=args.freeze or ())
@@ -89,4 +99,25 @@ def _static(args: argparse.Namespace) -> int:
         print(json.dumps(to_json(summary), indent=2))
     else:
         sys.stdout.write(render(summary))
+    return EXIT_OK
+
+
+def _variants(args: argparse.Namespace) -> int:
+    """``summary --static --variants``: params, parameters and MACs of every variant."""
+    from kspec.summary import render_variants, variant_rows, variants_json
+
+    overrides = params(args)
+    if "variant" in overrides:
+        raise UsageError("--variants shows every variant: leave out --variant")
+    try:
+        spec = api.load(args.spec, **overrides)
+        rows = variant_rows(spec, lambda name: api.load(args.spec, name, **overrides))
+    except KspecError as exc:
+        return failed(exc)
+    if not spec.variants:
+        print(f"{args.spec}: the spec has no variants:", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(variants_json(rows), indent=2))
+    else:
+        sys.stdout.write(render_variants(rows))
     return EXIT_OK

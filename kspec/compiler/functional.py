@@ -38,7 +38,12 @@ def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lo
     ns, args = m.param_names(spec.graph)
     signature = ", ".join(f"{args[p]}={literal(v)}" for p, v in spec.graph.params)
     w = m.w
-    w.line(f"def build_model({signature}):")
+    build = "build_model"
+    if spec.variants:  # build_model(variant=None, **params) calls the function of the params
+        build = m.names.fresh("build_from_params")
+        _variant_function(m, args, build)
+        w.blank(2)
+    w.line(f"def {build}({signature}):")
     with w.indent():
         w.line(lower.docstring(spec.description or f"Build the model {spec.name!r}."))
         if deep:
@@ -46,6 +51,17 @@ def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lo
         with w.indent() if deep else contextlib.nullcontext():
             _build_body(m, spec, ns, args, funcs)
     return m.finish("functional", None, args)
+
+
+def _variant_function(m: lower.Module, args: dict[str, str], build: str) -> None:
+    m.variants_table(args)
+    m.w.blank(2)
+    m.w.line("def build_model(variant=None, **params):")
+    with m.w.indent():
+        m.w.line('"""Build the model: the params of ``variant`` (a name in VARIANTS), then')
+        m.w.line(f'``params`` on top (the keyword arguments of {build})."""')
+        m.variant_lines()
+        m.w.line(f"return {build}(**params)")
 
 
 def _build_body(

@@ -14,7 +14,7 @@ from typing import Any
 
 from kspec.compiler import helpers, lower, order
 from kspec.compiler.naming import Namespace
-from kspec.compiler.source import Writer, keras, layer_call, literal, py_str
+from kspec.compiler.source import keras, layer_call, literal, py_str
 from kspec.spec.ir import BlockNode, Graph, LayerNode, Node, OpNode, ShareNode, Spec
 from kspec.spec.ir import owner as ir_owner
 from kspec.spec.names import pascal_case
@@ -37,8 +37,10 @@ def generate(spec: Spec, overrides: Mapping[str, Any] | None = None) -> lower.Lo
     m.w.blank(2)
     doc = spec.description or f"The model {spec.name!r}."
     args, attrs = gen.klass(class_name, keras("Model"), spec.graph, doc, spec.name)
+    if spec.variants:
+        m.variants_table(args)
     m.w.blank(2)
-    _build_model(m.w, spec, class_name, attrs)
+    _build_model(m, spec, class_name, attrs)
     return m.finish("subclass", class_name, args)
 
 
@@ -199,11 +201,21 @@ def _name(node: Node) -> str:
     return f"name={py_str(node.name)}"
 
 
-def _build_model(w: Writer, spec: Spec, class_name: str, param_attr: dict[str, str]) -> None:
+def _build_model(m: lower.Module, spec: Spec, class_name: str, param_attr: dict[str, str]) -> None:
+    w = m.w
     rename = {p: f"model.{a}" for p, a in param_attr.items()}
-    w.line("def build_model(**params):")
+    w.line(
+        "def build_model(variant=None, **params):"
+        if spec.variants
+        else "def build_model(**params):"
+    )
     with w.indent():
-        w.line(f'"""Create {class_name}(**params) and call it once on symbolic inputs."""')
+        if spec.variants:
+            w.line(f'"""Create {class_name}(**params) with the params of ``variant`` (a name in')
+            w.line('VARIANTS) under ``params``, and call it once on symbolic inputs."""')
+            m.variant_lines()
+        else:
+            w.line(f'"""Create {class_name}(**params) and call it once on symbolic inputs."""')
         w.line(f"model = {class_name}(**params)")
         ins = [lower.keras_input(i, rename) for i in spec.graph.inputs]
         if len(ins) == 1:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import tokenize
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -22,6 +22,7 @@ from kspec.diagnostics import Diagnostic, has_errors
 from kspec.layers import LAYERS, REFUSED, canonical
 from kspec.spec import expressions
 from kspec.spec.check import analyze
+from kspec.spec.include import compose_document
 from kspec.spec.ir import Spec
 from kspec.spec.loader import Document, load_text
 
@@ -102,12 +103,37 @@ class Result:
 
 
 def check(text: str, path: str) -> Result:
-    """Check ``text`` exactly as ``kspec check PATH`` checks the file (same diagnostics)."""
+    """Check ``text`` exactly as ``kspec check PATH`` checks the file (same diagnostics). A
+    problem in a file it extends or includes is shown on its ``extends:`` (``include:``) line,
+    the message saying where it is; positions (hover, completion) are the buffer's own."""
     doc, diags = load_text(text, path)
     if doc is None or has_errors(diags):
         return Result(diags, None, None)
-    spec, found = analyze(doc)
-    return Result(diags + found, spec, Source(doc.data, text.splitlines(), doc))
+    source = Source(doc.data, text.splitlines(), doc)
+    composed, more = compose_document(doc)
+    if composed is None:
+        return Result(diags + _here(more, doc), None, source)
+    spec, found = analyze(composed)
+    return Result(diags + _here(more + found, doc), spec, source)
+
+
+def _here(diags: list[Diagnostic], doc: Document) -> list[Diagnostic]:
+    """``diags`` with those in other files moved to the line that brings those files in."""
+    out = []
+    for d in diags:
+        if d.path == doc.path:
+            out.append(d)
+            continue
+        key = "extends" if "extends" in doc.data else "include"
+        out.append(
+            replace(
+                d,
+                message=f"in {d.path}:{d.line}:{d.column}: {d.message}",
+                path=doc.path,
+                span=doc.span((key,), key=True),
+            )
+        )
+    return out
 
 
 def diagnostic_json(d: Diagnostic) -> dict[str, object]:

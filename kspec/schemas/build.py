@@ -423,6 +423,17 @@ def _document(defs: dict[str, Schema]) -> Schema:
                 "additionalProperties": {},
             },
             "compile": _ref("compile"),
+            "variants": {
+                "type": "object",
+                "description": "Named sets of param values: name -> {param: value} "
+                "(--variant NAME, build_model(variant=NAME)).",
+                "propertyNames": _ref("name"),
+                "additionalProperties": {
+                    "type": "object",
+                    "propertyNames": _ref("name"),
+                    "additionalProperties": _ref("value"),
+                },
+            },
             "imports": {
                 "type": "array",
                 "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_.]{0,200}$"},

@@ -458,7 +458,39 @@ def _top(sd: Schema) -> Schema:
         "mapping output_name -> reference.",
     }
     props["compile"] = {**ref("compile"), "description": "Arguments of model.compile."}
+    props["variants"] = {
+        **props["variants"],
+        "additionalProperties": {**ref("params"), "description": "The params this variant sets."},
+    }
+    props["extends"] = {
+        "type": "string",
+        "description": "A base spec this one starts from (a path relative to this file); "
+        "see docs/language.md, Composing specs.",
+    }
+    props["include"] = {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Block libraries (files of `blocks:`) whose blocks this spec uses.",
+    }
     out = closed("keys.top", props, sd["required"])
+    # a spec that extends a base inherits the required keys, may delete keys (`~key: null`)
+    # and edits the base's nodes by name ({edit: NAME, ...}, {delete: NAME}, ...): kspec checks
+    # the composed spec; here only what a spec of its own must be
+    strict_props = out["properties"]
+    out["properties"] = {
+        k: {"description": v["description"]} if "description" in v else {}
+        for k, v in strict_props.items()
+    }
+    out["allOf"] = [
+        {
+            "if": {"not": {"required": ["extends"]}},
+            "then": {
+                "allOf": out["allOf"],
+                "propertyNames": out.pop("propertyNames"),
+                "properties": strict_props,
+            },
+        }
+    ]
     # without imports: a dotted type is refused (kspec also checks the module is listed)
     not_custom = {
         "doNotSuggest": True,  # a check, not a key to offer

@@ -196,7 +196,10 @@ class Spec:
     compile: Any
     imports: tuple[str, ...]
     source: str
-    sha256: str
+    sha256: str  # of the spec's text and of every file it was composed from
+    # ``variants:``: name -> (param, value) pairs; ``variant``: the one in force (or None)
+    variants: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    variant: str | None = None
     # Where it came from, to check it again with other params, and what the checker's walk
     # over its instances found (kspec.spec.walk.Walk: shapes, layer calls) - not part of the
     # IR's value.

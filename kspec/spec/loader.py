@@ -12,6 +12,7 @@ nesting depth and libyaml's C composer crashes on deep input).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,35 +35,68 @@ MAX_NODES = 150_000  # a 10,000-layer spec has about 105,000
 class Limits:
     """Loader limits (documented in docs/security.md); override per call or with CLI flags."""
 
-    max_bytes: int = MAX_BYTES
+    max_bytes: int = MAX_BYTES  # per file, and in all for a spec composed of several
     max_depth: int = MAX_DEPTH
     max_nodes: int = MAX_NODES
+    root: str | None = None  # the folder bases and libraries must be in (default: the spec's)
+
+
+#: A raw span: ``(line, column, end_line, end_column)`` in the document's own file, or with a
+#: fifth item, the index of the file it is in (``Document.origins``: a composed document).
+Raw = tuple[int, ...]
 
 
 @dataclass
 class Document:
-    """A loaded spec: plain data plus where every value and key came from."""
+    """A loaded spec: plain data plus where every value and key came from.
+
+    A document composed from several files (``extends:``, ``include:``; see
+    :mod:`kspec.spec.include`) keeps, for each value, the span in the file it was written in:
+    ``origins`` lists those files (index 0 is ``path`` itself) with how each came in, and
+    ``sources`` their texts (``digest`` hashes them all)."""
 
     path: str
     text: str
     data: Any
-    spans: dict[Path, tuple[int, int, int, int]] = field(default_factory=dict)
-    key_spans: dict[Path, tuple[int, int, int, int]] = field(default_factory=dict)
+    spans: dict[Path, Raw] = field(default_factory=dict)
+    key_spans: dict[Path, Raw] = field(default_factory=dict)
+    origins: list[tuple[str, str | None]] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def lines(self) -> list[str]:
         return self.text.splitlines()
 
+    @property
+    def digest(self) -> str:
+        """The sha256 of the spec's text, and of every file it was composed from."""
+        h = hashlib.sha256(self.text.encode("utf-8"))
+        for name in sorted(self.sources):
+            if name != self.path:
+                h.update(b"\0" + name.encode("utf-8") + b"\0" + self.sources[name].encode("utf-8"))
+        return h.hexdigest()
+
     def span(self, path: Path, key: bool = False) -> Span | None:
         """The span of the value at ``path`` (its key's, with ``key``), else its parent's."""
         if key and path in self.key_spans:
-            return Span(*self.key_spans[path])
+            return self._span(self.key_spans[path])
         while True:
             if path in self.spans:
-                return Span(*self.spans[path])
+                return self._span(self.spans[path])
             if not path:
                 return None
             path = path[:-1]
+
+    def _span(self, raw: Raw) -> Span:
+        return span_of(raw, self.origins)
+
+
+def span_of(raw: Raw, origins: list[tuple[str, str | None]]) -> Span:
+    """The :class:`Span` of a raw span (its file and how it came in, from ``origins``)."""
+    if len(raw) == 4 or not raw[4]:
+        return Span(raw[0], raw[1], raw[2], raw[3])
+    file, via = origins[raw[4]]
+    return Span(raw[0], raw[1], raw[2], raw[3], file=file, via=via)
 
 
 def pointer(path: Path) -> str:

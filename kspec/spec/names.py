@@ -18,7 +18,17 @@ RESERVED_PARAMS = frozenset(
 # Top-level names an `imports:` module may not have: Keras itself (its layers are available by
 # name, and refused ones stay refused), and names the generated module uses or Python provides.
 RESERVED_MODULES = frozenset(
-    {"tf", "tensorflow", "keras", "tf_keras", "kspec", "build_model", "compile_model", "INPUTS"}
+    {
+        "tf",
+        "tensorflow",
+        "keras",
+        "tf_keras",
+        "kspec",
+        "build_model",
+        "compile_model",
+        "INPUTS",
+        "VARIANTS",
+    }
     | set(dir(builtins))
 )
 

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import replace
@@ -34,9 +33,13 @@ __all__ = ["analyze"]
 
 
 def analyze(
-    doc: Document, overrides: Mapping[str, Any] | None = None, shapes: bool = True
+    doc: Document,
+    overrides: Mapping[str, Any] | None = None,
+    shapes: bool = True,
+    variant: str | None = None,
 ) -> tuple[Spec | None, list[Diagnostic]]:
     """Check ``doc`` completely. Returns the IR when there are no errors, and all diagnostics.
+    ``variant``: the name of one of the spec's ``variants:`` (its params, then ``overrides``).
     ``shapes=False`` leaves out the walk (for tests that compare it with Keras)."""
     rep = Reporter(doc)
     reset_suggestions()
@@ -45,7 +48,7 @@ def analyze(
         return None, rep.finish()
     ctx = Ctx(rep, imports=top.imports(data, rep))
     sections = top.parse(data, ctx)
-    top.params(data, overrides, sections, rep)
+    top.params(data, overrides, sections, rep, variant)
     top.evaluate(sections, ctx)
     structure_ok = top.validate(sections, ctx)
     sigs = blocks.signatures(sections.blocks_ev, sections.block_env)
@@ -92,7 +95,9 @@ def analyze(
         compile=make.freeze(ev.get("compile")) if ev.get("compile") is not None else None,
         imports=ctx.imports,
         source=os.path.basename(doc.path),
-        sha256=hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
+        sha256=doc.digest,
+        variants=tuple((v, tuple(values.items())) for v, values in top.variants(data).items()),
+        variant=variant,
     )
     if shapes:  # the walk over the instances: static shapes, reporting definite problems
         spec = replace(spec, walk=walk(spec, rep))

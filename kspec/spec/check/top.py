@@ -133,16 +133,23 @@ def _symbolic_block(name: str, block: Any, ctx: Ctx) -> Any:
 
 
 def params(
-    data: dict[str, Any], overrides: Mapping[str, Any] | None, sections: Sections, rep: Reporter
+    data: dict[str, Any],
+    overrides: Mapping[str, Any] | None,
+    sections: Sections,
+    rep: Reporter,
+    variant: str | None = None,
 ) -> None:
-    """The params in force (defaults, then overrides) and each block's defaults; reserved
-    names and unknown overrides are reported."""
+    """The params in force (defaults, then the variant's values, then overrides) and each
+    block's defaults; reserved names, unknown overrides and variants are reported."""
     env = dict(data["params"]) if isinstance(data.get("params"), dict) else {}
     _check_param_names(env, ("params",), rep, block=False)
     blocks = data.get("blocks") if isinstance(data.get("blocks"), dict) else {}
     for bname, block in (blocks or {}).items():
         if isinstance(block, dict) and isinstance(block.get("params"), dict):
             _check_param_names(block["params"], ("blocks", bname, "params"), rep, block=True)
+    declared = set(env)
+    for pname, pvalue in _variant(data, variant, declared, rep).items():
+        env[pname] = pvalue
     for pname, pvalue in (overrides or {}).items():
         if pname not in env:
             rep.add(
@@ -246,3 +253,50 @@ def _check_param_names(params: dict[str, Any], base: Path, rep: Reporter, block:
                 key=True,
                 hint=f"rename it, e.g. {pname}_",
             )
+
+
+def variants(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The spec's ``variants:`` (name -> param values), the well-formed part of it."""
+    raw = data.get("variants")
+    if not isinstance(raw, dict):
+        return {}
+    return {k: dict(v) for k, v in raw.items() if isinstance(v, dict)}
+
+
+def _variant(
+    data: dict[str, Any], variant: str | None, declared: set[str], rep: Reporter
+) -> dict[str, Any]:
+    """The values of ``variant`` (checked: every variant sets only declared params)."""
+    table = variants(data)
+    for vname, values in table.items():
+        for pname in values:
+            if pname not in declared:
+                rep.add(
+                    "KS511",
+                    f"variant {vname!r} sets {pname!r}, which is not a param of the spec",
+                    ("variants", vname, pname),
+                    key=True,
+                    hint=did_you_mean(pname, declared)
+                    or "params: " + (", ".join(declared) or "none"),
+                )
+    if table and "variant" in declared:
+        rep.add(
+            "KS511",
+            "a spec with variants cannot have a param named 'variant': "
+            "`build_model(variant=...)` takes that name",
+            ("params", "variant"),
+            key=True,
+            hint="rename the param",
+        )
+    if variant is None:
+        return {}
+    if variant not in table:
+        rep.add(
+            "KS512",
+            f"--variant {variant}: the spec has no variant {variant!r}",
+            ("variants",) if table else (),
+            key=bool(table),
+            hint=did_you_mean(variant, table) or "variants: " + (", ".join(table) or "none"),
+        )
+        return {}
+    return {k: v for k, v in table[variant].items() if k in declared}
