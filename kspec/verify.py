@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kspec.api import build_model, lower
-from kspec.compiler.runtime import copy_weights, load_saved, require_tensorflow
+from kspec.backend import source_api
+from kspec.compiler.runtime import copy_weights, load_saved, require_keras
 from kspec.spec.ir import Spec
 from kspec.spec.walk import walk
 from kspec.summary import Summary, static_summary
@@ -213,9 +214,10 @@ def verify(
     """Build both targets of ``spec`` and compare them (see the module docstring).
     ``options``: more keywords of :func:`kspec.build_model` for the functional model, such as
     ``weights`` (its weights are copied into the subclass model) and ``freeze``."""
-    require_tensorflow()
+    require_keras()
     result = Verification()
-    lowered = {t: lower(spec, t) for t in ("functional", "subclass")}
+    api = source_api()
+    lowered = {t: lower(spec, t, api) for t in ("functional", "subclass")}
     freeze = options.get("freeze", ())
     models = {
         "functional": build_model(spec, "functional", allow_imports=allow_imports, **options),

@@ -53,16 +53,22 @@ def test_every_example_has_expectations() -> None:
     assert {p.stem for p in EXAMPLES + GOOD} == set(EXPECTED)
 
 
+def golden_path(path: Path, target: str, api: str = "tf") -> Path:
+    """``mnist_mlp.subclass.py`` (the tf api), ``mnist_mlp.subclass.keras.py`` (the keras api)."""
+    return GOLDEN / f"{path.stem}.{target}{'' if api == 'tf' else '.' + api}.py"
+
+
+@pytest.mark.parametrize("api", kspec.api.APIS)
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("path", EXAMPLES + GOOD, ids=ids(EXAMPLES + GOOD))
-def test_golden_source(path: Path, target: str) -> None:
-    source = kspec.to_source(path, target)
-    golden = GOLDEN / f"{path.stem}.{target}.py"
+def test_golden_source(path: Path, target: str, api: str) -> None:
+    source = kspec.to_source(path, target, api)
+    golden = golden_path(path, target, api)
     if UPDATE:
         golden.write_text(source, encoding="utf-8")
     assert golden.exists(), f"no golden file {golden.name}; run {REGENERATE}"
     assert source == golden.read_text(encoding="utf-8"), (
-        f"generated source for {path.name} ({target}) changed; if intended, run {REGENERATE}"
+        f"generated source for {path.name} ({target}, api {api}) changed; if intended, run {REGENERATE}"
     )
 
 
