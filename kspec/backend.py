@@ -71,7 +71,7 @@ def require(backend: str) -> None:
     missing = [
         package
         for package in (PACKAGES[backend], "keras")
-        if package not in sys.modules and importlib.util.find_spec(package) is None
+        if sys.modules.get(package) is None and importlib.util.find_spec(package) is None
     ]
     if missing and backend != "tensorflow":
         raise _error(

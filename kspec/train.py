@@ -8,14 +8,18 @@ with named outputs reads ``y_train_<output>`` / ``y_test_<output>``. Files are r
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from kspec.api import Target, build_model
 from kspec.compiler.runtime import deep_call
 from kspec.diagnostics import Diagnostic, KspecError
+from kspec.distribute import Plan, plan
 from kspec.spec.ir import Dict, Spec
 
 
@@ -98,25 +102,66 @@ def fit(
     save: str | None = None,
     verbose: int | str = "auto",
     allow_imports: tuple[str, ...] | list[str] = (),
+    distribute: str | None = None,
+    seed: int | None = None,
+    shuffle: bool = True,
+    history: str | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
     **build: Any,
 ) -> dict[str, float]:
     """Fit on ``data``'s train arrays, evaluate on its test arrays; return loss and metrics.
     ``build``: more keywords of :func:`kspec.build_model` (``weights``, ``partial``,
-    ``freeze``, ``on_weights``): fine-tuning from pretrained weights, with frozen layers."""
+    ``freeze``, ``on_weights``): fine-tuning from pretrained weights, with frozen layers.
+    ``distribute``: a strategy of :mod:`kspec.distribute` (``batch_size`` is then the global
+    batch; ``on_plan`` receives the plan); ``seed`` seeds Keras' random draws;
+    ``history``: write the losses and metrics per epoch there (json)."""
     x_train, y_train, x_test, y_test = load_arrays(spec, data)
-    model = build_model(spec, target, allow_imports=allow_imports, compiled=True, **build)
-    model.fit(
-        x_train,
-        y_train,
-        epochs=epochs,
-        batch_size=batch_size,
-        validation_split=validation_split,
-        verbose=verbose,
-    )
-    results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
-    if save:
+    chosen = plan(distribute, batch_size)
+    if on_plan is not None:
+        on_plan(chosen)
+    if seed is not None:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+    with chosen.scope():
+        model = build_model(spec, target, allow_imports=allow_imports, compiled=True, **build)
+        trained = model.fit(
+            x_train,
+            y_train,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_split=validation_split,
+            shuffle=shuffle,
+            verbose=verbose,
+        )
+        results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
+    if history and chosen.chief:
+        _write_history(history, trained.history, chosen, model)
+    if save and chosen.chief:
         _save_atomic(model, save)
     return {k: float(v) for k, v in results.items()}
+
+
+def _write_history(path: str, per_epoch: dict[str, list[float]], chosen: Plan, model: Any) -> None:
+    """The losses and metrics per epoch, how the run was distributed, and a digest of the
+    trained weights (two runs that end with the same weights have the same digest)."""
+    import numpy as np
+
+    weights = [np.asarray(w, dtype="float64") for w in model.get_weights()]
+    record = {
+        "history": {k: [float(v) for v in vs] for k, vs in per_epoch.items()},
+        "strategy": chosen.strategy,
+        "engine": chosen.engine,
+        "replicas": chosen.replicas,
+        "workers": chosen.workers,
+        "global_batch": chosen.global_batch,
+        "per_replica_batch": chosen.per_replica_batch,
+        "weights_sha256": hashlib.sha256(b"".join(w.tobytes() for w in weights)).hexdigest(),
+        "weights_sum_abs": float(sum(np.abs(w).sum() for w in weights)),
+    }
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(record, fh, indent=2)
+        fh.write("\n")
 
 
 def _save_atomic(model: Any, path: str) -> None:

@@ -42,7 +42,9 @@ class KerasApi:
         return f"{self.prefix}.{name}"
 
 
-TF_API = KerasApi("tf", "tensorflow as tf", "tf.keras", "tf.keras.utils.register_keras_serializable")
+TF_API = KerasApi(
+    "tf", "tensorflow as tf", "tf.keras", "tf.keras.utils.register_keras_serializable"
+)
 KERAS_API = KerasApi("keras", "keras", "keras", "keras.saving.register_keras_serializable")
 APIS = {a.name: a for a in (TF_API, KERAS_API)}
 
