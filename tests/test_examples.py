@@ -68,7 +68,8 @@ def test_golden_source(path: Path, target: str, api: str) -> None:
         golden.write_text(source, encoding="utf-8")
     assert golden.exists(), f"no golden file {golden.name}; run {REGENERATE}"
     assert source == golden.read_text(encoding="utf-8"), (
-        f"generated source for {path.name} ({target}, api {api}) changed; if intended, run {REGENERATE}"
+        f"generated source for {path.name} ({target}, api {api}) changed; "
+        f"if intended, run {REGENERATE}"
     )
 
 
