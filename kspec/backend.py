@@ -68,12 +68,14 @@ def select(name: str | None = None) -> str:
 def require(backend: str) -> None:
     """KS916 unless ``backend``'s package and Keras are installed (TensorFlow brings Keras;
     its absence is KS901, see :func:`kspec.compiler.runtime.require_tensorflow`)."""
+    if backend == DEFAULT:
+        return
     missing = [
         package
         for package in (PACKAGES[backend], "keras")
         if sys.modules.get(package) is None and importlib.util.find_spec(package) is None
     ]
-    if missing and backend != "tensorflow":
+    if missing:
         raise _error(
             "KS916",
             f"the Keras backend {backend} needs {' and '.join(missing)}, which "

@@ -56,3 +56,17 @@ def test_mirrored_on_two_devices_matches_one_device(data: Path, backend: str) ->
         assert abs(one - two) <= TOLERANCE * abs(one), (one, two)
     a, b = single["weights_sum_abs"], mirrored["weights_sum_abs"]
     assert abs(a - b) <= TOLERANCE * a, (a, b)  # type: ignore[operator]
+
+
+@pytest.mark.tf
+def test_a_distribution_set_up_wrongly_is_refused(data: Path) -> None:
+    """KS919 with exit 2: multi-worker without TF_CONFIG; a global batch that 2 replicas
+    cannot split evenly."""
+    base = ["fit", SPEC, "--data", "d.npz", "--epochs", "1"]
+    run = cluster.kspec([*base, "--distribute", "multi-worker"], data)
+    assert run.returncode == 2 and "error[KS919]" in run.stderr
+    assert "TF_CONFIG" in run.stderr
+    args = [*base, "--distribute", "mirrored", "--cpu-devices", "2", "--batch-size", "33"]
+    run = cluster.kspec(args, data)
+    assert run.returncode == 2 and "error[KS919]" in run.stderr
+    assert "multiple of 2" in run.stderr
