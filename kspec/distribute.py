@@ -36,9 +36,12 @@ class Plan:
     global_batch: int
     workers: int = 1
     chief: bool = True  # the one process that writes checkpoints and files
+    task: int = 0  # this worker's index in TF_CONFIG
     scope: Callable[[], contextlib.AbstractContextManager[Any]] = field(
         default=contextlib.nullcontext, repr=False
     )
+    # the tf.distribute strategy object (multi-worker trains with it: kspec/multiworker.py)
+    runner: Any = field(default=None, repr=False)
 
     @property
     def per_replica_batch(self) -> int:
@@ -128,7 +131,17 @@ def _tensorflow(strategy: str, batch_size: int) -> Plan:
         task["type"] == "worker" and task["index"] == 0 and "chief" not in config["cluster"]
     )
     name = "tf.distribute.MultiWorkerMirroredStrategy"
-    return Plan(strategy, name, s.num_replicas_in_sync, batch_size, workers, chief, s.scope)
+    return Plan(
+        strategy,
+        name,
+        s.num_replicas_in_sync,
+        batch_size,
+        workers,
+        chief,
+        task["index"] + (task["type"] == "worker" and "chief" in config["cluster"]),
+        s.scope,
+        runner=s,
+    )
 
 
 def _tf_config() -> dict[str, Any]:

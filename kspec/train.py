@@ -114,7 +114,8 @@ def fit(
     ``freeze``, ``on_weights``): fine-tuning from pretrained weights, with frozen layers.
     ``distribute``: a strategy of :mod:`kspec.distribute` (``batch_size`` is then the global
     batch; ``on_plan`` receives the plan); ``seed`` seeds Keras' random draws;
-    ``history``: write the losses and metrics per epoch there (json)."""
+    ``history``: write the losses and metrics per epoch there (json; the chief only, unless
+    the path has ``{task}``, which each worker replaces with its index)."""
     x_train, y_train, x_test, y_test = load_arrays(spec, data)
     chosen = plan(distribute, batch_size)
     if on_plan is not None:
@@ -125,18 +126,33 @@ def fit(
         keras.utils.set_random_seed(seed)
     with chosen.scope():
         model = build_model(spec, target, allow_imports=allow_imports, compiled=True, **build)
-        trained = model.fit(
-            x_train,
-            y_train,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_split=validation_split,
-            shuffle=shuffle,
-            verbose=verbose,
-        )
-        results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
-    if history and chosen.chief:
-        _write_history(history, trained.history, chosen, model)
+        if chosen.strategy == "multi-worker":  # Keras' fit fails there: kspec/multiworker.py
+            from kspec.multiworker import Loop
+
+            loop = Loop(chosen.runner, model, batch_size, chief=chosen.chief)
+            per_epoch = loop.fit(
+                x_train,
+                y_train,
+                epochs=epochs,
+                shuffle=shuffle,
+                seed=seed,
+                validation_split=validation_split,
+                verbose=verbose != 0,
+            )
+            results = loop.evaluate(x_test, y_test)
+        else:
+            per_epoch = model.fit(
+                x_train,
+                y_train,
+                epochs=epochs,
+                batch_size=batch_size,
+                validation_split=validation_split,
+                shuffle=shuffle,
+                verbose=verbose,
+            ).history
+            results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
+    if history and (chosen.chief or "{task}" in history):
+        _write_history(history.replace("{task}", str(chosen.task)), per_epoch, chosen, model)
     if save and chosen.chief:
         _save_atomic(model, save)
     return {k: float(v) for k, v in results.items()}
@@ -154,6 +170,7 @@ def _write_history(path: str, per_epoch: dict[str, list[float]], chosen: Plan, m
         "engine": chosen.engine,
         "replicas": chosen.replicas,
         "workers": chosen.workers,
+        "task": chosen.task,
         "global_batch": chosen.global_batch,
         "per_replica_batch": chosen.per_replica_batch,
         "weights_sha256": hashlib.sha256(b"".join(w.tobytes() for w in weights)).hexdigest(),

@@ -70,7 +70,8 @@ def add(sub: Any) -> None:
         "--history",
         metavar="FILE.json",
         help="write the loss and metrics per epoch, the batch sizes and a digest of the "
-        "trained weights here",
+        "trained weights here (the chief only, unless FILE has {task}: each worker writes its "
+        "own, {task} replaced by its index)",
     )
     with_weights(f)
     with_imports(f)
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
     existing(args.spec)
     existing(args.data)
+    plans: list[Plan] = []
     try:
         if args.cpu_devices:
             distribute.cpu_devices(args.cpu_devices)
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             shuffle=not args.no_shuffle,
             history=args.history,
-            on_plan=_report_plan,
+            on_plan=lambda chosen: _report_plan(chosen, plans),
             **weights_options(args),
         )
     except KspecError as exc:
@@ -114,11 +116,14 @@ def run(args: argparse.Namespace) -> int:
     print("evaluation on the test arrays:")
     for key, value in results.items():
         print(f"  {key}: {value:.5f}")
-    if args.save:
+    if args.save and plans and not plans[0].chief:
+        print(f"worker {plans[0].task} trained; the chief saves the model", file=sys.stderr)
+    elif args.save:
         print(f"saved the trained model to {args.save}", file=sys.stderr)
     return EXIT_OK
 
 
-def _report_plan(chosen: Plan) -> None:
+def _report_plan(chosen: Plan, plans: list[Plan]) -> None:
+    plans.append(chosen)
     if chosen.strategy != "none":
         print(f"distributed: {chosen.describe()}", file=sys.stderr)
