@@ -103,10 +103,11 @@ class Loop:
         shuffle: bool,
         seed: int | None,
         validation_split: float = 0.0,
-        verbose: bool = True,
+        verbose: int | str = "auto",
     ) -> dict[str, list[float]]:
         """Train; the loss and metrics per epoch (``val_`` ones with ``validation_split``),
-        like ``model.fit(...).history``."""
+        like ``model.fit(...).history``; with ``verbose`` (not 0) the chief prints a line per
+        epoch."""
         validation = None
         if validation_split:
             x, y, vx, vy = _split(x, y, validation_split)

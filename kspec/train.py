@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -126,41 +127,57 @@ def fit(
         keras.utils.set_random_seed(seed)
     with chosen.scope():
         model = build_model(spec, target, allow_imports=allow_imports, compiled=True, **build)
-        if chosen.strategy == "multi-worker":  # Keras' fit fails there: kspec/multiworker.py
-            from kspec.multiworker import Loop
-
-            loop = Loop(chosen.runner, model, batch_size, chief=chosen.chief)
-            per_epoch = loop.fit(
-                x_train,
-                y_train,
-                epochs=epochs,
-                shuffle=shuffle,
-                seed=seed,
-                validation_split=validation_split,
-                verbose=verbose != 0,
-            )
-            results = loop.evaluate(x_test, y_test)
-        else:
-            per_epoch = model.fit(
-                x_train,
-                y_train,
-                epochs=epochs,
-                batch_size=batch_size,
-                validation_split=validation_split,
-                shuffle=shuffle,
-                verbose=verbose,
-            ).history
-            results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
+        loop = _loop(chosen, model, batch_size)
+        started = time.perf_counter()
+        per_epoch = loop.fit(
+            x_train,
+            y_train,
+            epochs=epochs,
+            shuffle=shuffle,
+            seed=seed,
+            validation_split=validation_split,
+            verbose=verbose,
+        )
+        seconds = time.perf_counter() - started
+        results = loop.evaluate(x_test, y_test)
     if history and (chosen.chief or "{task}" in history):
-        _write_history(history.replace("{task}", str(chosen.task)), per_epoch, chosen, model)
+        path = history.replace("{task}", str(chosen.task))
+        _write_history(path, per_epoch, chosen, model, seconds)
     if save and chosen.chief:
         _save_atomic(model, save)
     return {k: float(v) for k, v in results.items()}
 
 
-def _write_history(path: str, per_epoch: dict[str, list[float]], chosen: Plan, model: Any) -> None:
-    """The losses and metrics per epoch, how the run was distributed, and a digest of the
-    trained weights (two runs that end with the same weights have the same digest)."""
+class _KerasFit:
+    """Keras' own ``fit`` and ``evaluate`` (one device, or a strategy they support)."""
+
+    def __init__(self, model: Any, batch_size: int) -> None:
+        self.model, self.batch_size = model, batch_size
+
+    def fit(self, x: Any, y: Any, *, seed: int | None, **options: Any) -> dict[str, list[float]]:
+        # seed: set before the model was built (keras.utils.set_random_seed)
+        return dict(self.model.fit(x, y, batch_size=self.batch_size, **options).history)
+
+    def evaluate(self, x: Any, y: Any) -> dict[str, float]:
+        return dict(self.model.evaluate(x, y, verbose=0, return_dict=True))
+
+
+def _loop(chosen: Plan, model: Any, batch_size: int) -> Any:
+    """What trains ``model``: Keras' ``fit``, except under multi-worker, where it fails in
+    Keras 3 (kspec/multiworker.py says how)."""
+    if chosen.strategy == "multi-worker":
+        from kspec.multiworker import Loop
+
+        return Loop(chosen.runner, model, batch_size, chief=chosen.chief)
+    return _KerasFit(model, batch_size)
+
+
+def _write_history(
+    path: str, per_epoch: dict[str, list[float]], chosen: Plan, model: Any, seconds: float
+) -> None:
+    """The losses and metrics per epoch, how the run was distributed, the training's wall
+    seconds, and a digest of the trained weights (two runs that end with the same weights have
+    the same digest)."""
     import numpy as np
 
     weights = [np.asarray(w, dtype="float64") for w in model.get_weights()]
@@ -173,6 +190,7 @@ def _write_history(path: str, per_epoch: dict[str, list[float]], chosen: Plan, m
         "task": chosen.task,
         "global_batch": chosen.global_batch,
         "per_replica_batch": chosen.per_replica_batch,
+        "fit_seconds": seconds,
         "weights_sha256": hashlib.sha256(b"".join(w.tobytes() for w in weights)).hexdigest(),
         "weights_sum_abs": float(sum(np.abs(w).sum() for w in weights)),
     }
