@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # the compiler is imported by the calls that lower (not by `k
 
 Target = Literal["functional", "subclass"]
 TARGETS: tuple[Target, ...] = ("functional", "subclass")
+Api = Literal["tf", "keras"]
+APIS: tuple[Api, ...] = ("tf", "keras")
 
 
 def _document(path: str | os.PathLike[str], limits: Limits | None = None) -> Document:
@@ -125,28 +127,36 @@ def _spec(
 def lower(
     spec: str | os.PathLike[str] | Spec,
     target: Target = "subclass",
+    *,
     variant: str | None = None,
+    api: Api = "tf",
     **params: Any,
 ) -> Lowered:
-    """The generated module for ``target`` with what the API needs to run it."""
+    """The generated module for ``target`` with what the API needs to run it. ``api``: ``tf``
+    (``import tensorflow as tf``, ``tf.keras.Model``) or ``keras`` (``import keras``: runs
+    under any Keras 3 backend)."""
     from kspec.compiler import functional, subclass
+    from kspec.compiler.source import api_named, emitting
 
     s = _spec(spec, params, variant)
-    if target == "subclass":
-        return subclass.generate(s, s.overrides)
-    if target == "functional":
-        return functional.generate(s, s.overrides)
-    raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    generators = {"subclass": subclass.generate, "functional": functional.generate}
+    if target not in generators:
+        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    with emitting(api_named(api)):
+        return generators[target](s, s.overrides)
 
 
 def to_source(
     spec: str | os.PathLike[str] | Spec,
     target: Target = "subclass",
+    *,
     variant: str | None = None,
+    api: Api = "tf",
     **params: Any,
 ) -> str:
-    """The Python source ``kspec compile`` writes: standalone, deterministic, formatted."""
-    return lower(spec, target, variant, **params).source
+    """The Python source ``kspec compile`` writes: standalone, deterministic, formatted.
+    ``api="keras"``: code that imports only ``keras`` (see :func:`lower`)."""
+    return lower(spec, target, variant=variant, api=api, **params).source
 
 
 def build_model(
@@ -161,6 +171,7 @@ def build_model(
     freeze: Iterable[str] = (),
     on_weights: Callable[[Any], None] | None = None,
     variant: str | None = None,
+    api: Api | None = None,
     **params: Any,
 ) -> Any:
     """A built ``keras.Model`` for ``spec``: ``functional`` (Functional API) or ``subclass``
@@ -174,7 +185,10 @@ def build_model(
     :func:`kspec.weights.load_weights`; a shape mismatch raises KS908 unless ``partial``);
     ``on_weights(report)`` receives the :class:`kspec.weights.WeightReport`. ``freeze``:
     layers to make non-trainable (node names, block instances, ``instance/node`` paths),
-    frozen before the model is compiled. ``variant``: one of the spec's ``variants:``."""
+    frozen before the model is compiled. ``variant``: one of the spec's ``variants:``.
+    ``api``: the generated code that runs (see :func:`lower`); by default ``tf`` on the
+    TensorFlow backend, ``keras`` on the others."""
+    from kspec import backend
     from kspec.compiler import runtime
 
     s = _spec(spec, params, variant)
@@ -194,4 +208,5 @@ def build_model(
             )
         freeze_model(model, paths)
 
-    return runtime.build(lower(s, target), s, allow_imports, compiled, prepare)
+    lowered = lower(s, target, api=api or backend.source_api())
+    return runtime.build(lowered, s, allow_imports, compiled, prepare)

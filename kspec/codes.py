@@ -1872,6 +1872,107 @@ outputs: d
         fix="""Write the file with `kspec stubs MODULE --allow-import MODULE -o FILE` (again after
 the module changes).""",
     ),
+    "KS916": Code(
+        "Keras backend not installed",
+        cause="""A command that runs a model (`summary`, `verify`, `fit`, `plot`, `import`) was
+asked to run Keras on a backend (`--backend jax`, `--backend torch`, or `KERAS_BACKEND`) whose
+package, or Keras itself, cannot be imported. Exit status 2.""",
+        examples=[
+            Example(
+                intro="With PyTorch not importable, `kspec summary spec.yaml --backend torch`:",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: hidden, type: Dense, units: 4}
+outputs: hidden
+""",
+                python="""import sys; sys.modules['torch'] = None
+from kspec.cli import main; sys.exit(main(['summary', 'spec.yaml', '--backend', 'torch']))""",
+            )
+        ],
+        fix="""Install the backend as the hint says: `pip install 'kspec[jax]'` for JAX (CPU), and
+for PyTorch its CPU build, `pip install torch --index-url https://download.pytorch.org/whl/cpu`
+(the default wheel brings CUDA, gigabytes). See [backends.md](backends.md).""",
+    ),
+    "KS917": Code(
+        "unknown or unavailable Keras backend",
+        cause="""`KERAS_BACKEND` names a backend kspec does not run on (it knows tensorflow, jax,
+torch), or, in Python, Keras was already imported on another backend than the one asked for:
+Keras fixes its backend when it is first imported. Exit status 2.""",
+        examples=[
+            Example(
+                intro="`KERAS_BACKEND=theano kspec summary spec.yaml`:",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: hidden, type: Dense, units: 4}
+outputs: hidden
+""",
+                python="""import os, sys; os.environ['KERAS_BACKEND'] = 'theano'
+from kspec.cli import main; sys.exit(main(['summary', 'spec.yaml']))""",
+            )
+        ],
+        fix="""Set `KERAS_BACKEND` to tensorflow, jax or torch (or pass `--backend`) before Keras is
+first imported, that is, in a new process.""",
+    ),
+    "KS918": Code(
+        "not available on this Keras backend",
+        cause="""The command needs a backend other than the one Keras runs on: `kspec export` makes
+every format from a TensorFlow graph; `fit --distribute multi-worker` is TensorFlow's
+MultiWorkerMirroredStrategy; `--distribute mirrored` runs on tensorflow and jax, not torch.
+Exit status 2.""",
+        examples=[
+            Example(
+                intro="`kspec export spec.yaml -o model.savedmodel` with `KERAS_BACKEND=jax`:",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: hidden, type: Dense, units: 4}
+outputs: hidden
+""",
+                python="""import os, sys; os.environ['KERAS_BACKEND'] = 'jax'
+from kspec.cli import main
+sys.exit(main(['export', 'spec.yaml', '--format', 'savedmodel', '-o', 'model.savedmodel']))""",
+            )
+        ],
+        fix="""Run the command on the backend it names (unset `KERAS_BACKEND`, or `--backend
+tensorflow`). A `.keras` file trained on one backend loads on another.""",
+    ),
+    "KS919": Code(
+        "distributed training set up wrongly",
+        cause="""`kspec fit --distribute` cannot start: the global `--batch-size` does not split
+evenly across the replicas, or `--distribute multi-worker` runs without a `TF_CONFIG` that
+describes the cluster and this worker's task. Exit status 2.""",
+        examples=[
+            Example(
+                intro="`kspec fit spec.yaml --data d.npz --distribute multi-worker` without "
+                "TF_CONFIG:",
+                spec="""kspec: 1
+name: demo
+inputs:
+  x: {shape: [8]}
+layers:
+  - {name: hidden, type: Dense, units: 4}
+outputs: hidden
+""",
+                python="""import os, sys; os.environ.pop('TF_CONFIG', None)
+import numpy as np
+np.savez('d.npz', x_train=np.zeros((4, 8)), y_train=np.zeros((4, 4)),
+         x_test=np.zeros((4, 8)), y_test=np.zeros((4, 4)))
+from kspec.cli import main
+sys.exit(main(['fit', 'spec.yaml', '--data', 'd.npz', '--loss', 'mse',
+               '--distribute', 'multi-worker']))""",
+            )
+        ],
+        fix="""Give each worker its `TF_CONFIG` (see [distributed.md](distributed.md)); use a batch
+size that is a multiple of the replica count.""",
+    ),
 }
 
 #: Code -> its one-line title.

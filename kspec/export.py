@@ -108,9 +108,17 @@ def export(
     KS910: a package is missing; KS911: the converter failed (its message is kept); KS912: the
     artefact does not run, or its outputs differ from Keras'."""
     require(fmt)
+    from kspec.backend import needs
     from kspec.compiler.runtime import require_tensorflow
     from kspec.verify import sample_inputs
 
+    needs(
+        "tensorflow",
+        "kspec export",
+        "every export format is made from a TensorFlow graph: run it without KERAS_BACKEND "
+        "(or with KERAS_BACKEND=tensorflow); the .keras file of a model trained on another "
+        "backend loads there",
+    )
     require_tensorflow()
     _check_output(fmt, output)
     signature = input_signature(spec, batch_size)

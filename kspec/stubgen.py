@@ -11,14 +11,14 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from kspec.compiler.runtime import require_tensorflow
+from kspec.compiler.runtime import require_keras
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.spec.stubs import VERSION
 
 
 def signatures(module_name: str) -> dict[str, Any]:
     """The layer classes defined in ``module_name``: class name -> its stub entry."""
-    require_tensorflow()
+    require_keras()
     import keras
 
     try:

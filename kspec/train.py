@@ -8,14 +8,19 @@ with named outputs reads ``y_train_<output>`` / ``y_test_<output>``. Files are r
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from kspec.api import Target, build_model
 from kspec.compiler.runtime import deep_call
 from kspec.diagnostics import Diagnostic, KspecError
+from kspec.distribute import Plan, plan
 from kspec.spec.ir import Dict, Spec
 
 
@@ -98,25 +103,100 @@ def fit(
     save: str | None = None,
     verbose: int | str = "auto",
     allow_imports: tuple[str, ...] | list[str] = (),
+    distribute: str | None = None,
+    seed: int | None = None,
+    shuffle: bool = True,
+    history: str | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
     **build: Any,
 ) -> dict[str, float]:
     """Fit on ``data``'s train arrays, evaluate on its test arrays; return loss and metrics.
     ``build``: more keywords of :func:`kspec.build_model` (``weights``, ``partial``,
-    ``freeze``, ``on_weights``): fine-tuning from pretrained weights, with frozen layers."""
+    ``freeze``, ``on_weights``): fine-tuning from pretrained weights, with frozen layers.
+    ``distribute``: a strategy of :mod:`kspec.distribute` (``batch_size`` is then the global
+    batch; ``on_plan`` receives the plan); ``seed`` seeds Keras' random draws;
+    ``history``: write the losses and metrics per epoch there (json; the chief only, unless
+    the path has ``{task}``, which each worker replaces with its index)."""
     x_train, y_train, x_test, y_test = load_arrays(spec, data)
-    model = build_model(spec, target, allow_imports=allow_imports, compiled=True, **build)
-    model.fit(
-        x_train,
-        y_train,
-        epochs=epochs,
-        batch_size=batch_size,
-        validation_split=validation_split,
-        verbose=verbose,
-    )
-    results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
-    if save:
+    chosen = plan(distribute, batch_size)
+    if on_plan is not None:
+        on_plan(chosen)
+    if seed is not None:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+    with chosen.scope():
+        model = build_model(spec, target, allow_imports=allow_imports, compiled=True, **build)
+        loop = _loop(chosen, model, batch_size)
+        started = time.perf_counter()
+        per_epoch = loop.fit(
+            x_train,
+            y_train,
+            epochs=epochs,
+            shuffle=shuffle,
+            seed=seed,
+            validation_split=validation_split,
+            verbose=verbose,
+        )
+        seconds = time.perf_counter() - started
+        results = loop.evaluate(x_test, y_test)
+    if history and (chosen.chief or "{task}" in history):
+        path = history.replace("{task}", str(chosen.task))
+        _write_history(path, per_epoch, chosen, model, seconds)
+    if save and chosen.chief:
         _save_atomic(model, save)
     return {k: float(v) for k, v in results.items()}
+
+
+class _KerasFit:
+    """Keras' own ``fit`` and ``evaluate`` (one device, or a strategy they support)."""
+
+    def __init__(self, model: Any, batch_size: int) -> None:
+        self.model, self.batch_size = model, batch_size
+
+    def fit(self, x: Any, y: Any, *, seed: int | None, **options: Any) -> dict[str, list[float]]:
+        # seed: set before the model was built (keras.utils.set_random_seed)
+        return dict(self.model.fit(x, y, batch_size=self.batch_size, **options).history)
+
+    def evaluate(self, x: Any, y: Any) -> dict[str, float]:
+        return dict(self.model.evaluate(x, y, verbose=0, return_dict=True))
+
+
+def _loop(chosen: Plan, model: Any, batch_size: int) -> Any:
+    """What trains ``model``: Keras' ``fit``, except under multi-worker, where it fails in
+    Keras 3 (kspec/multiworker.py says how)."""
+    if chosen.strategy == "multi-worker":
+        from kspec.multiworker import Loop
+
+        return Loop(chosen.runner, model, batch_size, chief=chosen.chief)
+    return _KerasFit(model, batch_size)
+
+
+def _write_history(
+    path: str, per_epoch: dict[str, list[float]], chosen: Plan, model: Any, seconds: float
+) -> None:
+    """The losses and metrics per epoch, how the run was distributed, the training's wall
+    seconds, and a digest of the trained weights (two runs that end with the same weights have
+    the same digest)."""
+    import numpy as np
+
+    weights = [np.asarray(w, dtype="float64") for w in model.get_weights()]
+    record = {
+        "history": {k: [float(v) for v in vs] for k, vs in per_epoch.items()},
+        "strategy": chosen.strategy,
+        "engine": chosen.engine,
+        "replicas": chosen.replicas,
+        "workers": chosen.workers,
+        "task": chosen.task,
+        "global_batch": chosen.global_batch,
+        "per_replica_batch": chosen.per_replica_batch,
+        "fit_seconds": seconds,
+        "weights_sha256": hashlib.sha256(b"".join(w.tobytes() for w in weights)).hexdigest(),
+        "weights_sum_abs": float(sum(np.abs(w).sum() for w in weights)),
+    }
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(record, fh, indent=2)
+        fh.write("\n")
 
 
 def _save_atomic(model: Any, path: str) -> None:

@@ -16,18 +16,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kspec.api import build_model, lower
-from kspec.compiler.runtime import copy_weights, load_saved, require_tensorflow
+from kspec.backend import source_api
+from kspec.compiler.runtime import copy_weights, load_saved, require_keras
+from kspec.precision import TOLERANCES, tolerance
 from kspec.spec.ir import Spec
 from kspec.spec.walk import walk
 from kspec.summary import Summary, static_summary
 from kspec.verify_train import TrainAgreement, train_agreement
 
-TOLERANCE = 1e-5
+TOLERANCE = TOLERANCES[None]  # without a dtype policy (see kspec.precision)
 
 
 @dataclass
 class Verification:
-    """What ``verify`` measured. ``ok`` when every comparison agrees within ``TOLERANCE``."""
+    """What ``verify`` measured. ``ok`` when every comparison agrees within ``TOLERANCE`` (under
+    a dtype policy, ``kspec.precision.tolerance()``)."""
 
     params: dict[str, int] = field(default_factory=dict)
     shapes: dict[str, list[tuple[int | None, ...]]] = field(default_factory=dict)
@@ -213,9 +216,10 @@ def verify(
     """Build both targets of ``spec`` and compare them (see the module docstring).
     ``options``: more keywords of :func:`kspec.build_model` for the functional model, such as
     ``weights`` (its weights are copied into the subclass model) and ``freeze``."""
-    require_tensorflow()
+    require_keras()
     result = Verification()
-    lowered = {t: lower(spec, t) for t in ("functional", "subclass")}
+    api = source_api()
+    lowered = {t: lower(spec, t, api=api) for t in ("functional", "subclass")}
     freeze = options.get("freeze", ())
     models = {
         "functional": build_model(spec, "functional", allow_imports=allow_imports, **options),
@@ -235,7 +239,7 @@ def verify(
             f"{type(y_subclass).__name__}"
         )
     result.max_difference = max_difference(y_functional, y_subclass)
-    if not result.max_difference <= TOLERANCE:
+    if not result.max_difference <= tolerance():
         result.problems.append(
             f"outputs differ by up to {result.max_difference:.3g} with the same weights"
         )
@@ -243,7 +247,7 @@ def verify(
         result.roundtrip[target] = max_difference(
             outputs[target], roundtrip_outputs(lowered[target], model, x)
         )
-        if not result.roundtrip[target] <= TOLERANCE:
+        if not result.roundtrip[target] <= tolerance():
             result.problems.append(
                 f"the saved and reloaded {target} model differs by {result.roundtrip[target]:.3g}"
             )

@@ -171,7 +171,7 @@ def _h5_stores(h5: Any) -> dict[NodePath, Store]:
 
 def _call(source: str, allow_imports: Iterable[str]) -> Any:
     """The model ``module:function`` returns (the module must be allowed: KS903)."""
-    from kspec.compiler.runtime import deep_call, require_tensorflow
+    from kspec.compiler.runtime import deep_call, require_keras
 
     module_name, _, func_name = source.partition(":")
     if module_name not in set(allow_imports):
@@ -187,7 +187,7 @@ def _call(source: str, allow_imports: Iterable[str]) -> Any:
                 )
             ]
         )
-    require_tensorflow()
+    require_keras()
     try:
         func = getattr(importlib.import_module(module_name), func_name)
         model = deep_call(func)

@@ -5,7 +5,8 @@ Choose one with the environment variable HYPOTHESIS_PROFILE (default ``ci``):
 * ``ci``: 100 examples per property, no deadline (a Keras build takes a few hundred ms), the
   same examples on every run;
 * ``thorough``: 1,000 examples, for a long fuzzing run before a release;
-* ``dev``: 20 examples, for a quick local loop.
+* ``dev``: 20 examples, for a quick local loop;
+* ``ci-jax``: ci with 25 examples, what the JAX run of the agreement property uses under ci.
 """
 
 from __future__ import annotations
@@ -32,4 +33,6 @@ else:
         "thorough", max_examples=1000, deadline=None, suppress_health_check=_SLOW
     )
     settings.register_profile("dev", max_examples=20, deadline=None, suppress_health_check=_SLOW)
+    # the agreement property under JAX in CI (tests/test_property.py): a quarter of ci's examples
+    settings.register_profile("ci-jax", settings.get_profile("ci"), max_examples=25)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

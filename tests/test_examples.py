@@ -58,16 +58,23 @@ def test_every_example_has_expectations() -> None:
     assert {p.stem for p in EXAMPLES + GOOD} == set(EXPECTED)
 
 
+def golden_path(path: Path, target: str, api: str = "tf") -> Path:
+    """``mnist_mlp.subclass.py`` (the tf api), ``mnist_mlp.subclass.keras.py`` (the keras api)."""
+    return GOLDEN / f"{path.stem}.{target}{'' if api == 'tf' else '.' + api}.py"
+
+
+@pytest.mark.parametrize("api", kspec.api.APIS)
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("path", EXAMPLES + GOOD, ids=ids(EXAMPLES + GOOD))
-def test_golden_source(path: Path, target: str) -> None:
-    source = kspec.to_source(path, target)
-    golden = GOLDEN / f"{path.stem}.{target}.py"
+def test_golden_source(path: Path, target: str, api: str) -> None:
+    source = kspec.to_source(path, target, api=api)
+    golden = golden_path(path, target, api)
     if UPDATE:
         golden.write_text(source, encoding="utf-8")
     assert golden.exists(), f"no golden file {golden.name}; run {REGENERATE}"
     assert source == golden.read_text(encoding="utf-8"), (
-        f"generated source for {path.name} ({target}) changed; if intended, run {REGENERATE}"
+        f"generated source for {path.name} ({target}, api {api}) changed; "
+        f"if intended, run {REGENERATE}"
     )
 
 
@@ -89,7 +96,8 @@ def test_golden_sources_are_formatted_and_lint_clean() -> None:
 def test_generated_source_never_imports_kspec() -> None:
     for golden in GOLDEN.glob("*.py"):
         text = golden.read_text(encoding="utf-8")
-        assert "import tensorflow as tf" in text
+        keras_api = golden.name.endswith(".keras.py")
+        assert ("import keras" if keras_api else "import tensorflow as tf") in text
         assert "kspec" not in [
             line.split()[1] for line in text.splitlines() if line.startswith(("import ", "from "))
         ]

@@ -8,6 +8,8 @@
   row by row (type, output shapes, trainable and non-trainable weights) and in total;
 * kspec's account of the order a Functional model runs its layers in (kspec/compiler/order.py,
   which the subclass target follows when a layer is shared) is Keras' own order;
+* the same agreement under JAX (a subprocess with KERAS_BACKEND=jax: Keras fixes its backend
+  at its first import; a quarter of the ci profile's examples), without importing TensorFlow;
 * (fewer examples: each trains two models) both targets train alike: the same losses and
   weights after a ``train_on_batch`` step and a short ``fit`` (kspec/verify_train.py), and both
   save to ``.keras`` and load back with the same outputs.
@@ -17,7 +19,11 @@ The number of examples comes from the Hypothesis profile (tests/conftest.py; HYP
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,7 +45,9 @@ def test_drawn_specs_check_clean(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def keras() -> Any:
-    pytest.importorskip("tensorflow")
+    from kspec.backend import PACKAGES, requested
+
+    pytest.importorskip(PACKAGES[requested()])  # KERAS_BACKEND's package (tensorflow if unset)
     return pytest.importorskip("keras")
 
 
@@ -177,6 +185,43 @@ def test_targets_agree(keras: Any, text: str) -> None:
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
     finally:
         keras.backend.clear_session()
+
+
+# the agreement property in a process whose Keras runs on JAX; then whether TensorFlow came in
+_UNDER_JAX = """\
+import sys, pytest
+code = pytest.main(["-q", "-p", "no:cacheprovider", "-x", sys.argv[1] + "::test_targets_agree"])
+print("tensorflow imported:", "tensorflow" in sys.modules)
+sys.exit(code)
+"""
+
+
+@pytest.mark.tf
+def test_targets_agree_under_jax() -> None:
+    """The agreement property (params, shapes, outputs with copied weights) under JAX."""
+    pytest.importorskip("jax")
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        pytest.skip("runs the JAX agreement from the TensorFlow suite only")
+    root = Path(__file__).resolve().parent.parent
+    profile = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "HYPOTHESIS_PROFILE": "ci-jax" if profile == "ci" else profile,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", _UNDER_JAX, str(Path(__file__))],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,  # a hang guard
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "1 passed" in run.stdout
+    assert "tensorflow imported: False" in run.stdout
 
 
 @pytest.mark.tf

@@ -42,11 +42,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from kspec import backend, precision
     from kspec.compiler import runtime
 
     runtime.QUIET = True
     try:
-        return int(args.func(args))
+        if hasattr(args, "backend"):  # before anything imports Keras
+            backend.select(args.backend)
+        with precision.using(getattr(args, "dtype_policy", None)):
+            return int(args.func(args))
     except UsageError as exc:
         print(f"kspec: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -17,7 +17,10 @@ from kspec.spec.loader import MAX_BYTES, load_text
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
 # codes that mean the environment or the command line, not the spec (exit status 2)
-ENVIRONMENT = ("KS901", "KS904", "KS907", "KS909", "KS910", "KS913")
+ENVIRONMENT = (
+    *("KS901", "KS904", "KS907", "KS909", "KS910", "KS913"),
+    *("KS916", "KS917", "KS918", "KS919"),  # backends and distribution
+)
 
 
 class UsageError(Exception):
@@ -166,3 +169,23 @@ def with_target(sp: argparse.ArgumentParser, default: str = "functional") -> Non
     from kspec.api import TARGETS
 
     sp.add_argument("--target", "-t", choices=list(TARGETS), default=default)
+
+
+def with_backend(sp: argparse.ArgumentParser, precision: bool = True) -> None:
+    """``--backend`` (applied by ``main`` before Keras is imported) and ``--dtype-policy``."""
+    from kspec.backend import BACKENDS
+
+    sp.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="the Keras backend to run on (default: $KERAS_BACKEND, else tensorflow)",
+    )
+    if precision:
+        from kspec.precision import POLICIES
+
+        sp.add_argument(
+            "--dtype-policy",
+            choices=POLICIES,
+            help="Keras' dtype policy while the model is built and run: mixed_float16 or "
+            "mixed_bfloat16 compute in 16 bits with float32 weights",
+        )

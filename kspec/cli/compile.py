@@ -44,6 +44,13 @@ def add(sub: Any) -> None:
         help="subclass (a tf.keras.Model subclass, default) or functional",
     )
     k.add_argument(
+        "--api",
+        choices=list(api.APIS),
+        default="tf",
+        help="how the code names Keras: tf (import tensorflow as tf; tf.keras.Model, default) "
+        "or keras (import keras: runs under KERAS_BACKEND=jax, torch or tensorflow)",
+    )
+    k.add_argument(
         "--output",
         "-o",
         metavar="FILE",
@@ -92,7 +99,7 @@ def _output_path(template: str | None, spec: str, several: bool) -> str | None:
 
 def _compile_one(args: argparse.Namespace, spec: str, output: str | None) -> int:
     try:
-        source = api.to_source(spec, args.target, **params(args))
+        source = api.to_source(spec, args.target, api=args.api, **params(args))
     except KspecError as exc:
         report(exc.diagnostics)
         return EXIT_ERRORS
@@ -101,7 +108,7 @@ def _compile_one(args: argparse.Namespace, spec: str, output: str | None) -> int
         return _check_current(args, spec, output, source)
     if output:
         write_atomic(output, source)
-        print(f"wrote {output} ({args.target} target)", file=sys.stderr)
+        print(f"wrote {output} ({args.target} target, {args.api} api)", file=sys.stderr)
     else:
         sys.stdout.write(source)
     return EXIT_OK
@@ -126,6 +133,7 @@ def _check_current(args: argparse.Namespace, spec: str, output: str, source: str
     sys.stdout.writelines(diff)
     print(
         f"{output} is stale: run `kspec compile {spec} --target {args.target}"
+        f"{'' if args.api == 'tf' else ' --api ' + args.api}"
         f"{param_flags(args)} -o {output}`",
         file=sys.stderr,
     )

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from kspec import api
+from kspec.backend import requested
 from kspec.cli.common import (
     EXIT_OK,
     allowed,
@@ -15,12 +16,14 @@ from kspec.cli.common import (
     failed,
     params,
     weights_options,
+    with_backend,
     with_imports,
     with_params,
     with_target,
     with_weights,
 )
 from kspec.diagnostics import KspecError
+from kspec.distribute import STRATEGIES, Plan
 
 
 def add(sub: Any) -> None:
@@ -46,18 +49,46 @@ def add(sub: Any) -> None:
     f.add_argument("--loss", help="override compile: loss (a Keras name)")
     f.add_argument("--metrics", help="override compile: metrics, comma-separated")
     f.add_argument("--quiet", "-q", action="store_true", help="one line per epoch")
+    f.add_argument(
+        "--distribute",
+        choices=STRATEGIES,
+        help="data-parallel training: mirrored (local devices; tf.distribute.MirroredStrategy, "
+        "or keras.distribution.DataParallel on jax) or multi-worker (the processes TF_CONFIG "
+        "describes; tensorflow); --batch-size is then the global batch",
+    )
+    f.add_argument(
+        "--cpu-devices",
+        type=int,
+        metavar="N",
+        help="split the CPU into N logical devices (to try --distribute mirrored on one machine)",
+    )
+    f.add_argument("--seed", type=int, help="seed Keras' random draws (initial weights, dropout)")
+    f.add_argument(
+        "--no-shuffle", action="store_true", help="keep the training arrays in their order"
+    )
+    f.add_argument(
+        "--history",
+        metavar="FILE.json",
+        help="write the loss and metrics per epoch, the batch sizes and a digest of the "
+        "trained weights here (the chief only, unless FILE has {task}: each worker writes its "
+        "own, {task} replaced by its index)",
+    )
     with_weights(f)
     with_imports(f)
     with_params(f)
+    with_backend(f)
     f.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from kspec import train
+    from kspec import distribute, train
 
     existing(args.spec)
     existing(args.data)
+    plans: list[Plan] = []
     try:
+        if args.cpu_devices:
+            distribute.cpu_devices(args.cpu_devices)
         spec = api.load(args.spec, **params(args))
         spec = train.with_compile(
             spec, args.optimizer, args.loss, args.metrics.split(",") if args.metrics else None
@@ -72,13 +103,27 @@ def run(args: argparse.Namespace) -> int:
             save=args.save,
             allow_imports=allowed(args),
             verbose=2 if args.quiet else "auto",
+            distribute=args.distribute,
+            seed=args.seed,
+            shuffle=not args.no_shuffle,
+            history=args.history,
+            on_plan=lambda chosen: _report_plan(chosen, plans),
             **weights_options(args),
         )
     except KspecError as exc:
         return failed(exc)
+    print(f"backend: {requested()}")
     print("evaluation on the test arrays:")
     for key, value in results.items():
         print(f"  {key}: {value:.5f}")
-    if args.save:
+    if args.save and plans and not plans[0].chief:
+        print(f"worker {plans[0].task} trained; the chief saves the model", file=sys.stderr)
+    elif args.save:
         print(f"saved the trained model to {args.save}", file=sys.stderr)
     return EXIT_OK
+
+
+def _report_plan(chosen: Plan, plans: list[Plan]) -> None:
+    plans.append(chosen)
+    if chosen.strategy != "none":
+        print(f"distributed: {chosen.describe()}", file=sys.stderr)

@@ -15,6 +15,7 @@ from kspec.cli.common import (
     allowed,
     existing,
     report,
+    with_backend,
     with_imports,
 )
 from kspec.diagnostics import KspecError, has_errors
@@ -40,6 +41,7 @@ def add(sub: Any) -> None:
         help="one node per layer: do not group repeated structure into blocks",
     )
     with_imports(m)
+    with_backend(m, precision=False)
     m.set_defaults(func=run_import)
 
     t = sub.add_parser(

@@ -19,6 +19,7 @@ from kspec.cli.common import (
     existing,
     params,
     report,
+    with_backend,
     with_imports,
     with_params,
 )
@@ -64,6 +65,7 @@ def add(sub: Any) -> None:
     )
     with_imports(g)
     with_params(g)
+    with_backend(g, precision=False)
     g.set_defaults(func=run)
 
 

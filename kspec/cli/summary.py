@@ -17,6 +17,7 @@ from kspec.cli.common import (
     failed,
     params,
     weights_options,
+    with_backend,
     with_imports,
     with_params,
     with_target,
@@ -57,6 +58,7 @@ def add(sub: Any) -> None:
     with_weights(s)
     with_imports(s)
     with_params(s)
+    with_backend(s)
     s.set_defaults(func=run)
 
 

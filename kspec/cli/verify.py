@@ -16,6 +16,7 @@ from kspec.cli.common import (
     failed,
     params,
     weights_options,
+    with_backend,
     with_imports,
     with_params,
     with_weights,
@@ -41,6 +42,7 @@ def add(sub: Any) -> None:
     )
     with_imports(v)
     with_params(v)
+    with_backend(v)
     v.set_defaults(func=run)
 
 

@@ -16,7 +16,7 @@ as hand-written Keras.
 
 from __future__ import annotations
 
-from kspec.compiler.source import KERAS, Writer, keras
+from kspec.compiler.source import KERAS_API, Writer, current_api, keras
 from kspec.spec.ir import BlockNode, Graph, LayerNode, LayerSpec, Spec
 
 # A graph with this many layer calls (block instances count one each) may be too deep for
@@ -89,7 +89,7 @@ def write_deep_recursion(w: Writer) -> None:
     ``naming.MODULE_NAMES`` keeps free for them)."""
     limit, deep, load = "RECURSION_LIMIT", "deep_recursion", "load_model"
     w.blank(1)  # right after the imports (isort wants one blank line before a statement)
-    w.line("# Keras builds a Functional model (here, and in tf.keras.models.load_model) by a")
+    w.line(f"# Keras builds a Functional model (here, and in {keras('models.load_model')}) by a")
     w.line("# recursion once per layer: Python's default limit stops it near 1,000 layers.")
     w.line(f"{limit} = {RECURSION_LIMIT:_}")
     w.blank(2)
@@ -109,7 +109,7 @@ def write_deep_recursion(w: Writer) -> None:
     w.blank(2)
     w.line(f"def {load}(path, **kwargs):")
     with w.indent():
-        w.line(f'"""{KERAS}.models.load_model(path, **kwargs) with room for a deep model."""')
+        w.line(f'"""{keras("models.load_model")}(path, **kwargs) with room for a deep model."""')
         w.line(f"with {deep}():")
         with w.indent():
             w.line(f"return {keras('models.load_model')}(path, **kwargs)")
@@ -119,12 +119,19 @@ KEEP_MASKS = "keep_masks"
 
 
 def write_keep_masks(w: Writer) -> None:
-    """``keep_masks(*tensors)``: copies of tensors that carry the same Keras masks."""
+    """``keep_masks(*tensors)``: copies of tensors that carry the same Keras masks. With the
+    keras api the copies are made by a layer that hands its input's mask on: Keras then sets
+    the copies' masks in the way of the backend (a JAX array takes no attributes)."""
     w.blank(2)
     w.line(f"def {KEEP_MASKS}(*tensors):")
     with w.indent():
         w.line('"""Copies of ``tensors`` with the same Keras masks: MultiHeadAttention clears')
         w.line('the masks of the tensors it is given, and other layers may still read them."""')
+        if current_api() is KERAS_API:
+            copy = keras("layers.Lambda")
+            w.line(f"copy = {copy}({keras('ops.copy')}, mask=lambda tensor, mask: mask)")
+            w.line("return [copy(tensor) for tensor in tensors]")
+            return
         w.line(f"copies = [{keras('ops.copy')}(tensor) for tensor in tensors]")
         w.line("for tensor, copy in zip(tensors, copies, strict=True):")
         with w.indent():

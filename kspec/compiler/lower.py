@@ -14,10 +14,10 @@ from typing import Any
 
 from kspec.compiler.naming import Namespace
 from kspec.compiler.source import (
-    KERAS_IMPORT,
-    OPS_MODULE,
+    KERAS_API,
     Writer,
     check_source,
+    current_api,
     keras,
     literal,
     py_str,
@@ -36,6 +36,7 @@ class Lowered:
     code: types.CodeType = field(compare=False, repr=False)  # the source, compiled
     params: dict[str, str] = field(default_factory=dict)  # spec param -> keyword argument
     filename: str = "<kspec>"
+    api: str = "tf"  # the KerasApi the source names Keras with
 
 
 def header(spec: Spec, target: str, overrides: Mapping[str, Any] | None) -> list[str]:
@@ -53,6 +54,9 @@ def header(spec: Spec, target: str, overrides: Mapping[str, Any] | None) -> list
         made + ".",
         f"Target: {target}. Do not edit by hand: edit the spec and compile it again.",
     ]
+    if current_api() is KERAS_API:
+        lines.append("API: keras (imports no TensorFlow; runs under KERAS_BACKEND=jax, torch or")
+        lines.append("tensorflow).")
     text = "\n".join(lines)
     if _docstring_safe(text):
         return ['"""' + text, '"""']
@@ -133,7 +137,7 @@ def op_call(node: OpNode, local: Mapping[str, str], rename: Mapping[str, str]) -
             text = literal(args[param], rename)
             positional = param in op.tensors or param in op.required
             out.append(text if positional else f"{param}={text}")
-    return f"{OPS_MODULE}.{node.op}({', '.join(out)})"
+    return f"{keras('ops.' + node.op)}({', '.join(out)})"
 
 
 # Layers that clear the Keras masks of the tensors they are given (see helpers.keep_masks), and
@@ -253,7 +257,7 @@ class Module:
             self.w.line()
         # tensorflow, and the modules of custom layers (kspec never imports those itself),
         # in the order ruff's isort rules want
-        imports = [KERAS_IMPORT, *self.spec.imports]
+        imports = [current_api().module, *self.spec.imports]
         for module in sorted(imports, key=lambda m: (m.lower(), m)):
             self.w.line(f"import {module}")
 
@@ -296,9 +300,10 @@ class Module:
     def finish(self, target: str, class_name: str | None, params: dict[str, str]) -> Lowered:
         self.compile_function()
         source = self.w.text()
-        filename = f"<kspec {self.spec.source} {target}>"
+        api = current_api().name
+        filename = f"<kspec {self.spec.source} {target}{'' if api == 'tf' else ' ' + api}>"
         code = check_source(source, filename)
-        return Lowered(source, target, class_name, code, params, filename)
+        return Lowered(source, target, class_name, code, params, filename, api)
 
 
 def compile_value(value: Any, kind: str | None) -> str:

@@ -121,9 +121,9 @@ MODEL_ATTRIBUTES = frozenset(
     ]
 )
 
-# Names every generated module defines or uses at module level.
+# Names every generated module defines or uses at module level (tf, keras: the two apis).
 MODULE_NAMES = frozenset(
-    {"tf", "build_model", "compile_model", "INPUTS", "VARIANTS", "annotations"}
+    {"tf", "keras", "build_model", "compile_model", "INPUTS", "VARIANTS", "annotations"}
     # what deep or masked models' modules add (kspec/compiler/helpers.py)
     | {"sys", "contextlib", "load_model", "deep_recursion", "RECURSION_LIMIT", "keep_masks"}
 )

@@ -1,4 +1,4 @@
-"""Running generated source: the only module that imports TensorFlow.
+"""Running generated source: the only compiler module that imports TensorFlow or Keras.
 
 ``build`` executes exactly the source ``kspec compile`` would write (so what the tests check is
 what users get), in a fresh module object, in the caller's thread: Keras keeps settings such as
@@ -58,6 +58,21 @@ def require_tensorflow() -> Any:
     return tf
 
 
+def require_keras() -> Any:
+    """Import Keras on the backend ``KERAS_BACKEND`` names (TensorFlow by default, through
+    :func:`require_tensorflow`), or fail with a diagnostic that says what to install (KS916)."""
+    from kspec import backend
+
+    name = backend.requested()
+    if name == backend.DEFAULT:
+        require_tensorflow()
+    else:
+        backend.select(name)
+    import keras
+
+    return keras
+
+
 @contextlib.contextmanager
 def _stderr_silenced() -> Iterator[None]:
     """Point file descriptor 2 at /dev/null (the C++ logging writes there directly)."""
@@ -102,7 +117,10 @@ def deep_call(fn: Callable[[], T]) -> T:
 
 def load_module(lowered: Lowered, name: str | None = None) -> types.ModuleType:
     """Execute generated source as a module (registered in linecache for readable tracebacks)."""
-    require_tensorflow()
+    if lowered.api == "tf":
+        require_tensorflow()
+    else:
+        require_keras()
     module = types.ModuleType(name or f"kspec_generated_{lowered.target}")
     module.__file__ = lowered.filename
     lines = lowered.source.splitlines(keepends=True)

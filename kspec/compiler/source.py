@@ -9,10 +9,13 @@ not fit is exploded one argument per line with a trailing comma).
 
 from __future__ import annotations
 
+import contextlib
 import keyword
 import math
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from kspec.layers.catalog import object_family
@@ -20,17 +23,62 @@ from kspec.spec.expressions import Expr, to_source
 from kspec.spec.ir import Dict, LayerSpec
 
 LINE = 88
-# The one place that names the Keras API in generated code: the import that binds it, and the
-# prefix of every Keras name (``tf.keras.layers.Dense``, ``tf.keras.Model``...).
-KERAS_IMPORT = "tensorflow as tf"
-KERAS = "tf.keras"
-LAYERS_MODULE = f"{KERAS}.layers"
-OPS_MODULE = f"{KERAS}.ops"
+
+
+@dataclass(frozen=True)
+class KerasApi:
+    """How generated code names Keras: the import that binds it and the prefix of every Keras
+    name. ``TF_API`` (``import tensorflow as tf``, ``tf.keras.Model``: what the tutorial teaches,
+    the default) or ``KERAS_API`` (``import keras``: runs under any Keras 3 backend, imports no
+    TensorFlow)."""
+
+    name: str  # as --api spells it
+    module: str  # the import statement's module
+    prefix: str  # tf.keras / keras
+    register: str  # the decorator that registers a class as serializable
+
+    def __call__(self, name: str) -> str:
+        """The source of a Keras name: ``TF_API("Model")`` -> ``tf.keras.Model``."""
+        return f"{self.prefix}.{name}"
+
+
+TF_API = KerasApi(
+    "tf", "tensorflow as tf", "tf.keras", "tf.keras.utils.register_keras_serializable"
+)
+KERAS_API = KerasApi("keras", "keras", "keras", "keras.saving.register_keras_serializable")
+APIS = {a.name: a for a in (TF_API, KERAS_API)}
+
+# The API of the module being generated: set by ``emitting`` for the length of one generation,
+# read by every function here that writes a Keras name (nested layers, initializers, ops).
+_API: ContextVar[KerasApi] = ContextVar("kspec_keras_api", default=TF_API)
+
+
+def api_named(name: str | KerasApi) -> KerasApi:
+    """``"tf"`` or ``"keras"`` (or an api) -> its :class:`KerasApi`."""
+    if isinstance(name, KerasApi):
+        return name
+    if name not in APIS:
+        raise ValueError(f"unknown api {name!r}; choose one of {', '.join(APIS)}")
+    return APIS[name]
+
+
+@contextlib.contextmanager
+def emitting(api: KerasApi) -> Iterator[KerasApi]:
+    """Generate code for ``api`` inside this block."""
+    token = _API.set(api)
+    try:
+        yield api
+    finally:
+        _API.reset(token)
+
+
+def current_api() -> KerasApi:
+    return _API.get()
 
 
 def keras(name: str) -> str:
-    """The source of a Keras name: ``keras("Model")`` -> ``tf.keras.Model``."""
-    return f"{KERAS}.{name}"
+    """The source of a Keras name in the current api: ``keras("Model")`` -> ``tf.keras.Model``."""
+    return _API.get()(name)
 
 
 def py_str(text: str) -> str:
@@ -95,7 +143,7 @@ def layer_call(
     at the top of the generated module, and the type was checked to be a dotted identifier."""
     args = [f"{k}={argument(k, v, rename)}" for k, v in layer.args]
     args += [f"{k}={v}" for k, v in extra]
-    callee = layer.type if "." in layer.type else f"{LAYERS_MODULE}.{layer.type}"
+    callee = layer.type if "." in layer.type else keras(f"layers.{layer.type}")
     return f"{callee}({', '.join(args)})"
 
 

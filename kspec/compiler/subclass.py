@@ -14,7 +14,7 @@ from typing import Any
 
 from kspec.compiler import helpers, lower, order
 from kspec.compiler.naming import Namespace
-from kspec.compiler.source import keras, layer_call, literal, py_str
+from kspec.compiler.source import current_api, keras, layer_call, literal, py_str
 from kspec.spec.ir import BlockNode, Graph, LayerNode, Node, OpNode, ShareNode, Spec
 from kspec.spec.ir import owner as ir_owner
 from kspec.spec.names import pascal_case
@@ -70,7 +70,7 @@ class _Generator:
         layer_attr = {
             n.name: attrs.fresh(n.name) for n in graph.nodes if isinstance(n, LayerNode | BlockNode)
         }
-        w.line(f"@{keras('utils.register_keras_serializable')}(package={self.package})")
+        w.line(f"@{current_api().register}(package={self.package})")
         w.line(f"class {name}({base}):")
         with w.indent():
             w.line(lower.docstring(doc))

@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Iterable
 from typing import Any
 
-from kspec.compiler.runtime import deep_call, require_tensorflow
+from kspec.compiler.runtime import deep_call, require_keras
 from kspec.importer.ir import error
 
 
@@ -22,7 +22,7 @@ def load_model(source: str, allow_imports: Iterable[str] = ()) -> Any:
     """A Keras model from ``path.keras`` or ``module:function`` (or ``module:model``, a model
     object). The ``allow_imports`` modules are imported first, so that the custom layer
     classes they register are known when a ``.keras`` file is loaded."""
-    require_tensorflow()
+    require_keras()
     import keras
 
     for module in allow_imports:

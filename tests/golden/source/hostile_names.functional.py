@@ -11,8 +11,8 @@ def call(tensors, weights=4, model_=1, name=None):
     )
     name_ = tf.keras.layers.Dense(units=weights, name="name")(x)
     self_2 = tf.keras.layers.Dense(units=weights, name="self")(output)
-    keras = tf.keras.layers.Add(name="keras")([name_, self_2])
-    tensors_ = tf.keras.layers.Dense(units=weights * model_, name="tensors")(keras)
+    keras_ = tf.keras.layers.Add(name="keras")([name_, self_2])
+    tensors_ = tf.keras.layers.Dense(units=weights * model_, name="tensors")(keras_)
     model_2 = tf.keras.Model(inputs=[x, output], outputs=tensors_, name=name)
     return model_2(tensors)
 
@@ -34,8 +34,8 @@ def build_model(lambda_=8, self_=2, layers=4, max_=3, build_model_=1):
     tf_ = tf.keras.Input(shape=(6,), name="tf")
     x_layer = tf.keras.layers.Dense(units=lambda_, name="x")
     x = x_layer(inputs_)
-    keras = tf.keras.layers.Dense(units=lambda_, name="keras")(tf_)
-    layers_ = tf.keras.layers.Concatenate(name="layers")([x, keras])
+    keras_ = tf.keras.layers.Dense(units=lambda_, name="keras")(tf_)
+    layers_ = tf.keras.layers.Concatenate(name="layers")([x, keras_])
     output = x_layer(tf_)
     weights_ = call(
         [layers_, output], weights=layers + self_, model_=build_model_, name="weights"

@@ -13,7 +13,7 @@ class Call(tf.keras.layers.Layer):
         self.model_ = model_
         self.name_ = tf.keras.layers.Dense(units=weights, name="name")
         self.self_ = tf.keras.layers.Dense(units=weights, name="self")
-        self.keras = tf.keras.layers.Add(name="keras")
+        self.keras_ = tf.keras.layers.Add(name="keras")
         self.tensors = tf.keras.layers.Dense(units=weights * model_, name="tensors")
 
     def call(self, inputs):
@@ -23,8 +23,8 @@ class Call(tf.keras.layers.Layer):
             x, output = inputs
         name = self.name_(x)
         self_ = self.self_(output)
-        keras = self.keras([name, self_])
-        tensors = self.tensors(keras)
+        keras_ = self.keras_([name, self_])
+        tensors = self.tensors(keras_)
         return tensors
 
     def get_config(self):
@@ -68,7 +68,7 @@ class Class(tf.keras.Model):
         self.max_ = max_
         self.build_model_ = build_model_
         self.x = tf.keras.layers.Dense(units=lambda_, name="x")
-        self.keras = tf.keras.layers.Dense(units=lambda_, name="keras")
+        self.keras_ = tf.keras.layers.Dense(units=lambda_, name="keras")
         self.layers_2 = tf.keras.layers.Concatenate(name="layers")
         self.weights_ = Call(
             weights=layers + self_, model_=build_model_, name="weights"
@@ -85,8 +85,8 @@ class Class(tf.keras.Model):
         else:
             inputs_, tf_ = inputs
         x = self.x(inputs_)
-        keras = self.keras(tf_)
-        layers = self.layers_2([x, keras])
+        keras_ = self.keras_(tf_)
+        layers = self.layers_2([x, keras_])
         output = self.x(tf_)
         weights = self.weights_([layers, output])
         name = self.name_([weights, weights])
