@@ -989,6 +989,7 @@ outputs: hidden
             Example(
                 intro="A spec that extends a URL:",
                 spec="extends: https://example.com/base.yaml\nname: child\n",
+                args=["check", "spec.yaml"],
             )
         ],
         fix="Copy the file into the spec's folder (or a folder under it) and name it by a relative path.",
@@ -1000,6 +1001,7 @@ outputs: hidden
             Example(
                 intro="A spec that extends a file in the parent folder:",
                 spec="extends: ../base.yaml\nname: child\n",
+                args=["check", "spec.yaml"],
             )
         ],
         fix="Move the base or library under the spec's folder, or check with `--root` set to a folder that holds both.",
@@ -1007,14 +1009,24 @@ outputs: hidden
     "KS503": Code(
         "extended or included file not found",
         cause="The file that `extends:` or `include:` names does not exist. The path is relative to the file\nthat names it, not to the current folder.",
-        examples=[Example(intro="", spec="extends: bases/missing.yaml\nname: child\n")],
+        examples=[
+            Example(
+                intro="",
+                spec="extends: bases/missing.yaml\nname: child\n",
+                args=["check", "spec.yaml"],
+            )
+        ],
         fix="Correct the path (relative to the file that has the `extends:` or `include:` line).",
     ),
     "KS504": Code(
         "cycle of extends or include",
         cause="A file extends or includes, directly or through other files, a file that is already being\nread: the chain never ends. The diagnostic is at the line that closes the cycle, and names\nthe files of the cycle.",
         examples=[
-            Example(intro="A spec that extends itself:", spec="extends: spec.yaml\nname: child\n")
+            Example(
+                intro="A spec that extends itself:",
+                spec="kspec: 1\nextends: spec.yaml\nname: child\n",
+                args=["check", "spec.yaml"],
+            )
         ],
         fix="Remove one link of the cycle: a base must not extend its children.",
     ),
@@ -1097,6 +1109,7 @@ outputs: hidden
             Example(
                 intro="",
                 spec="kspec: 1\nname: demo\nparams: {units: 64}\nvariants:\n  s: {unit: 16}\n  m: {units: 64}\ninputs:\n  x: {shape: [8]}\nlayers:\n  - {name: hidden, type: Dense, units: $units}\noutputs: hidden\n",
+                args=["check", "spec.yaml"],
             )
         ],
         fix="Declare the param under `params:` (with its default), or correct its name in the variant.",

@@ -33,7 +33,7 @@ ENV = dict(
 def setup() -> None:
     shutil.rmtree(DEMO, ignore_errors=True)
     os.makedirs(DEMO + "/specs")
-    for f in ("mnist_mlp.yaml", "siamese.yaml", "blocks.yaml"):
+    for f in ("mnist_mlp.yaml", "siamese.yaml", "blocks.yaml", "mlp_scales.yaml"):
         shutil.copy(os.path.join(ROOT, "examples", f), DEMO + "/specs/" + f)
     shutil.copy(os.path.join(ROOT, "tests", "specs", "good", "custom_layer.yaml"), DEMO + "/specs")
     # the weights `--weights` loads in the examples (a freshly built model, saved)

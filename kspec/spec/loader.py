@@ -13,6 +13,7 @@ nesting depth and libyaml's C composer crashes on deep input).
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,11 +70,14 @@ class Document:
 
     @property
     def digest(self) -> str:
-        """The sha256 of the spec's text, and of every file it was composed from."""
+        """The sha256 of the spec's text, and of every file it was composed from (named
+        relative to the spec's folder, so the digest does not depend on where the tree is)."""
         h = hashlib.sha256(self.text.encode("utf-8"))
+        here = os.path.dirname(os.path.abspath(self.path))
         for name in sorted(self.sources):
             if name != self.path:
-                h.update(b"\0" + name.encode("utf-8") + b"\0" + self.sources[name].encode("utf-8"))
+                rel = os.path.relpath(os.path.abspath(name), here).replace(os.sep, "/")
+                h.update(b"\0" + rel.encode("utf-8") + b"\0" + self.sources[name].encode("utf-8"))
         return h.hexdigest()
 
     def span(self, path: Path, key: bool = False) -> Span | None:
