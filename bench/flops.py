@@ -202,7 +202,7 @@ def fixed_spec(path: Path, length: int = LENGTH) -> tuple[kspec.Spec, str]:
     so)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     fixed = []
-    for name, inp in data["inputs"].items():
+    for name, inp in (data.get("inputs") or {}).items():  # a child may inherit its inputs
         if None in inp["shape"]:
             inp["shape"] = [length if d is None else d for d in inp["shape"]]
             fixed.append(name)

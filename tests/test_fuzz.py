@@ -74,10 +74,11 @@ def _known_bug(exc: BaseException) -> str | None:
     return KNOWN_BUGS.get((type(exc), frames[-1].name))
 
 
-def check_text(text: str | bytes) -> list[Diagnostic]:
-    """``kspec.check_text``; an example that hits a known bug is rejected (see KNOWN_BUGS)."""
+def check_text(text: str | bytes, path: str = "<spec>") -> list[Diagnostic]:
+    """``kspec.check_text``; an example that hits a known bug is rejected (see KNOWN_BUGS).
+    ``path`` places the text, for the ``extends:`` and ``include:`` of a composed example."""
     try:
-        return kspec.check_text(text)
+        return kspec.check_text(text, path)
     except Exception as exc:
         if _known_bug(exc):
             event("known kspec bug: " + str(_known_bug(exc)))
@@ -207,6 +208,9 @@ def _data(path: Path) -> dict[str, Any]:
 
 
 EXAMPLE_DATA = {p.stem: _data(p) for p in EXAMPLES}
+# where each example lives: a spliced composed example (cnn_wide.yaml extends cnn_base.yaml)
+# is checked in its folder, so that its bases and libraries are found
+EXAMPLE_PATH = {p.stem: str(p) for p in EXAMPLES}
 PLACEHOLDER = "kspec fuzz placeholder"
 
 
@@ -248,9 +252,10 @@ def _normal(source: str) -> str:
 @functools.cache
 def placeholder_sources(example: str, where: tuple[str, ...]) -> tuple[str, ...] | None:
     text = splice(example, where, PLACEHOLDER)
-    if any(d.severity == "error" for d in check_text(text)):
+    path = EXAMPLE_PATH[example]
+    if any(d.severity == "error" for d in check_text(text, path)):
         return None
-    spec = kspec.loads(text)
+    spec = kspec.loads(text, path)
     return tuple(kspec.to_source(spec, t) for t in TARGETS)
 
 
@@ -276,7 +281,7 @@ def test_positions_compile_with_a_placeholder() -> None:
 @given(spliced())
 def test_spliced_strings_stay_strings(case: tuple[str, tuple[str, ...], str, str]) -> None:
     example, where, value, text = case
-    diags = check_text(text)
+    diags = check_text(text, EXAMPLE_PATH[example])
     assert_only_diagnostics(diags)
     if any(d.severity == "error" for d in diags):
         event("spec has errors")
@@ -284,7 +289,7 @@ def test_spliced_strings_stay_strings(case: tuple[str, tuple[str, ...], str, str
     event("compiled")
     reference = placeholder_sources(example, where)
     assert reference is not None
-    spec = kspec.loads(text)
+    spec = kspec.loads(text, EXAMPLE_PATH[example])
     for target, ref in zip(TARGETS, reference, strict=True):
         source = kspec.to_source(spec, target)
         check_generated(source)
@@ -354,11 +359,12 @@ def test_importing_spliced_modules_runs_nothing(tensorflow: Any) -> None:
     @given(spliced())
     def run(case: tuple[str, tuple[str, ...], str, str]) -> None:
         example, _, value, text = case
-        if any(d.severity == "error" for d in check_text(text)):
+        path = EXAMPLE_PATH[example]
+        if any(d.severity == "error" for d in check_text(text, path)):
             event("spec has errors")
             return
         event("imported")
-        spec = kspec.loads(text)
+        spec = kspec.loads(text, path)
         for target in TARGETS:
             events = exec_generated(kspec.to_source(spec, target), f"fuzz_{example}_{target}")
             assert events == [], (value, events)

@@ -728,8 +728,29 @@ class Allowlist:
     dunder_attrs: set[str] = field(default_factory=set)
 
 
+class _AsTf(ast.NodeTransformer):
+    """Reads a module of ``--api keras`` (``import keras``, ``keras.layers.X``) as the same
+    module of the default api (``import tensorflow as tf``, ``tf.keras.layers.X``), so one
+    allowlist, learnt from both kinds of golden, covers both."""
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id != "keras":
+            return node
+        return ast.copy_location(ast.Attribute(ast.Name("tf", node.ctx), "keras", node.ctx), node)
+
+    def visit_Import(self, node: ast.Import) -> ast.AST:
+        if [ast.unparse(a) for a in node.names] == ["keras"]:
+            return ast.copy_location(ast.Import([ast.alias("tensorflow", "tf")]), node)
+        return node
+
+
+def parse(source: str) -> ast.Module:
+    """The module's tree, in the default api's spelling (see ``_AsTf``)."""
+    return ast.fix_missing_locations(_AsTf().visit(ast.parse(source)))
+
+
 def facts(source: str) -> Allowlist:
-    tree = ast.parse(source)
+    tree = parse(source)
     bound = bound_names(tree)
     loaded = {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
@@ -779,7 +800,7 @@ def golden_allowlist() -> Allowlist:
     for path in sorted(GOLDEN.glob("*.py")):
         if path.name.startswith("custom_layer."):
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse(path.read_text(encoding="utf-8"))
         f = facts(path.read_text(encoding="utf-8"))
         _allow_mask_reads(tree, f)
         allow.callees |= f.callees
@@ -800,6 +821,14 @@ def golden_allowlist() -> Allowlist:
 
 
 ALLOW = golden_allowlist()
+# kspec.compiler.helpers.write_keep_masks, as the goldens hold it (with --api keras it copies
+# tensors by a Lambda of keras.ops.copy that hands the mask on)
+KEEP_MASKS = {
+    ast.dump(n)
+    for path in sorted(GOLDEN.glob("*.py"))
+    for n in parse(path.read_text(encoding="utf-8")).body
+    if isinstance(n, ast.FunctionDef) and n.name == "keep_masks"
+}
 
 
 DEEP_IMPORTS = (
@@ -808,10 +837,21 @@ DEEP_IMPORTS = (
 )
 
 
+def _is_variants_table(node: ast.stmt) -> bool:
+    """A spec's ``variants:`` become ``VARIANTS = {...}``: a literal of constants only."""
+    targets = [ast.unparse(t) for t in node.targets] if isinstance(node, ast.Assign) else []
+    if targets != ["VARIANTS"]:
+        return False
+    assert isinstance(node, ast.Assign)
+    ast.literal_eval(node.value)  # raises on anything but a literal
+    return isinstance(node.value, ast.Dict)
+
+
 def check_generated(source: str, marker: str | None = None) -> bool:
     """The generated module has kspec's shape and nothing else; ``marker`` (the payload's
-    canary path) appears only inside string constants. Returns whether it appears at all."""
-    tree = ast.parse(source)
+    canary path) appears only inside string constants. Returns whether it appears at all.
+    A module of ``--api keras`` is read in the default api's spelling (``parse``)."""
+    tree = parse(source)
     body = tree.body
     # top level: a docstring, `import tensorflow as tf` (a deep model's module: contextlib and
     # sys first, and its recursion limit), then only classes and functions
@@ -824,17 +864,20 @@ def check_generated(source: str, marker: str | None = None) -> bool:
     if len(imports) > 1:
         assert ast.unparse(rest[0]) == f"RECURSION_LIMIT = {RECURSION_LIMIT}"
         rest = rest[1:]
-    for node in rest:
+    for node in [n for n in rest if not _is_variants_table(n)]:
         assert isinstance(node, ast.FunctionDef | ast.ClassDef), ast.unparse(node)[:200]
     f = facts(source)
     _allow_mask_reads(tree, f)
     for what in ("callees", "free_names", "statements", "targets", "dunder_attrs"):
         extra = getattr(f, what) - getattr(ALLOW, what)
         assert not extra, f"generated code has {what} kspec never emits: {sorted(extra)}"
+    helpers = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "keep_masks"]
+    for helper in helpers:  # the one function that may make a Lambda: kspec's own, verbatim
+        assert ast.dump(helper) in KEEP_MASKS, ast.unparse(helper)
     for node in ast.walk(tree):
         func = node.func if isinstance(node, ast.Call) else None
         if isinstance(func, ast.Attribute) and callee(func).startswith("tf.keras.layers."):
-            assert func.attr in LAYERS, callee(func)
+            assert func.attr in LAYERS or (func.attr == "Lambda" and helpers), callee(func)
         if isinstance(func, ast.Attribute) and callee(func).startswith("tf.keras.ops."):
             assert func.attr in OPS or func.attr == "copy", callee(func)  # copy: keep_masks
         if isinstance(node, ast.Constant):

@@ -122,7 +122,7 @@ def _keras_run_order(keras: Any, model: Any) -> list[str]:
 
 
 def _kspec_run_order(spec: kspec.Spec) -> list[str]:
-    from kspec.compiler.order import run_order
+    from kspec.compiler.order import block_inputs_of, run_order
 
     graph = spec.graph
     repeats = dict(zip([n.name for n in graph.nodes], _repeats(spec), strict=True))
@@ -130,7 +130,7 @@ def _kspec_run_order(spec: kspec.Spec) -> list[str]:
     ops = {n.name for n in graph.nodes if isinstance(n, OpNode)}
     return [
         owner[name] if k == 0 else f"{name}_{k}"
-        for name, k in run_order(graph, repeats)
+        for name, k in run_order(graph, repeats, block_inputs_of(spec))
         if name not in ops
     ]
 

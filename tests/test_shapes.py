@@ -29,6 +29,7 @@ from kspec.layers import ShapeError, format_shape
 from kspec.layers import output_shapes as apply_layer
 from kspec.spec import walk as walking
 from kspec.spec.check import analyze
+from kspec.spec.include import load_spec
 from kspec.spec.ir import BlockNode, Graph, OpNode, ShareNode, Spec
 from kspec.spec.loader import load_file, load_text
 from kspec.spec.report import Reporter
@@ -49,7 +50,7 @@ def _outputs(spec: Spec, table: dict[tuple[str, ...], Any]) -> list[Any]:
 
 
 def _analyzed(path: Path) -> tuple[Spec, Reporter]:
-    doc, diags = load_file(str(path))
+    doc, diags = load_spec(str(path))  # with the files it extends and includes
     assert doc is not None, diags
     spec, diags = analyze(doc, shapes=False)
     assert spec is not None, [(d.code, d.line, d.message) for d in diags]
@@ -461,6 +462,10 @@ EXPECTED_OUTPUTS: dict[str, list[Any]] = {
     "blocks": [(N, 1)],
     "hostile_names": [(N, 2), (N, 2)],
     "deep_residual": [(N, 1)],
+    "cnn_base": [(N, 10)],
+    "cnn_tiny": [(N, 10)],
+    "cnn_wide": [(N, 10)],
+    "mlp_scales": [(N, 10)],
 }
 
 

@@ -141,7 +141,7 @@ def test_check_shapes_reads_once_and_walks_once(
         walks.append(spec.name)
         return real_walk(spec, rep)
 
-    monkeypatch.setattr("kspec.api.load_file", load)
+    monkeypatch.setattr("kspec.spec.include.load_file", load)
     monkeypatch.setattr(walking, "_walk", count_walk)
     assert main(["check", "--shapes", str(path)]) == 0
     assert (len(reads), len(walks)) == (1, 1)

@@ -16,22 +16,29 @@ that computes masks; they can move the calls of a masked model in the order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kspec.layers import LAYERS, OPS
 from kspec.spec.expressions import Expr, evaluate
-from kspec.spec.ir import BlockNode, Graph, LayerNode, Node, OpNode, Ref, ShareNode, owner
+from kspec.spec.ir import BlockNode, Graph, LayerNode, Node, OpNode, Ref, ShareNode, Spec, owner
 
 # A call: (node name, instance number); a repeated block node makes instances 1..N, a plain
 # node one call (instance 0). A graph input is a call of its own (an InputLayer).
 Call = tuple[str, int]
+# Each block's input names, in the order the block declares them.
+BlockInputs = Mapping[str, Sequence[str]]
 
 
-def _tensor_refs(node: Node, layer_type: str | None) -> list[Ref]:
+def _tensor_refs(node: Node, layer_type: str | None, block_inputs: BlockInputs) -> list[Ref]:
     """A layer call's input tensors in Keras' order: positional arguments first, then the
-    keyword arguments sorted by name (``keras.tree.flatten`` of ``(args, kwargs)``)."""
+    keyword arguments sorted by name (``keras.tree.flatten`` of ``(args, kwargs)``). A block
+    instance is called with its inputs as a list in the block's own order, however the spec
+    maps them."""
     ni = node.inputs
+    if isinstance(node, BlockNode) and ni.form == "mapping" and node.block in block_inputs:
+        given = dict(ni.refs)
+        return [r for name in block_inputs[node.block] if name in given for r in _flat(given[name])]
     if isinstance(node, OpNode):  # the op's tensor parameters, in signature order
         given = dict(node.inputs.refs)
         params = [p for p in OPS[node.op].params if p in given]
@@ -69,7 +76,7 @@ def _output_refs(graph: Graph) -> list[Ref]:
 class _Graph:
     """The calls of one graph, their input calls, and the layer each one calls."""
 
-    def __init__(self, graph: Graph, repeats: Mapping[str, int]):
+    def __init__(self, graph: Graph, repeats: Mapping[str, int], block_inputs: BlockInputs):
         self.parents: dict[Call, list[Call]] = {(i.name, 0): [] for i in graph.inputs}
         self.layer: dict[Call, str] = {c: c[0] for c in self.parents}
         self.last: dict[str, Call] = {i.name: (i.name, 0) for i in graph.inputs}
@@ -82,7 +89,7 @@ class _Graph:
             for k in range(max(count, 1)):
                 call = (node.name, k + 1 if count else 0)
                 if k == 0:
-                    refs = _tensor_refs(node, types.get(layer))
+                    refs = _tensor_refs(node, types.get(layer), block_inputs)
                     self.parents[call] = [(r.node, -1) for r in refs]  # resolved below
                 else:
                     self.parents[call] = [(node.name, k)]
@@ -114,11 +121,14 @@ def _visit_order(g: _Graph, outputs: list[Ref]) -> list[Call]:
     return order
 
 
-def run_order(graph: Graph, repeats: Mapping[str, int]) -> list[Call]:
+def run_order(
+    graph: Graph, repeats: Mapping[str, int], block_inputs: BlockInputs | None = None
+) -> list[Call]:
     """The graph's calls in the order a Functional model of it runs them (``map_graph`` then
     ``_run_through_graph``), graph inputs left out; calls that no output needs (Keras drops
-    them) come last, in the graph's order. ``repeats``: each repeated block node's count."""
-    g = _Graph(graph, repeats)
+    them) come last, in the graph's order. ``repeats``: each repeated block node's count;
+    ``block_inputs``: each block's input names (``block_inputs_of(spec)``)."""
+    g = _Graph(graph, repeats, block_inputs or {})
     visited = _visit_order(g, _output_refs(graph))
     in_graph = set(visited)
     depths: dict[Call, int] = {}
@@ -138,7 +148,12 @@ def run_order(graph: Graph, repeats: Mapping[str, int]) -> list[Call]:
     return ordered + [c for c in g.parents if c not in in_graph and c not in inputs]
 
 
-def node_order(graph: Graph, env: Mapping[str, Any]) -> list[Node]:
+def block_inputs_of(spec: Spec) -> dict[str, list[str]]:
+    """Each block's input names, in its declared order (how a block instance is called)."""
+    return {b.name: [i.name for i in b.graph.inputs] for b in spec.blocks}
+
+
+def node_order(graph: Graph, env: Mapping[str, Any], block_inputs: BlockInputs) -> list[Node]:
     """The graph's nodes in a Functional model's run order when the graph shares a layer (a
     repeated block node at its first instance), else in the graph's own order. ``env``: the
     graph's param values, for repeat counts that are expressions."""
@@ -150,5 +165,5 @@ def node_order(graph: Graph, env: Mapping[str, Any]) -> list[Node]:
         if isinstance(n, BlockNode) and isinstance(n.repeat, int | Expr)
     }
     by_name = {n.name: n for n in graph.nodes}
-    names = dict.fromkeys(name for name, _ in run_order(graph, repeats))
+    names = dict.fromkeys(name for name, _ in run_order(graph, repeats, block_inputs))
     return [by_name[name] for name in names]

@@ -57,6 +57,7 @@ class _Generator:
         self.block_classes = block_classes
         self.package = package
         self.keep_masks = keep_masks
+        self.block_inputs = order.block_inputs_of(m.spec)
 
     def klass(
         self, name: str, base: str, graph: Graph, doc: str, keras_name: str | None
@@ -149,7 +150,7 @@ class _Generator:
                 with w.indent():
                     w.line(f"{', '.join(names)} = inputs")
             types = lower.layer_types(graph)
-            nodes = order.node_order(graph, dict(graph.params))
+            nodes = order.node_order(graph, dict(graph.params), self.block_inputs)
             if nodes != list(graph.nodes):
                 w.line("# in the order a Functional model runs them, so that a shared layer")
                 w.line("# updates its state (moving statistics, random seeds) in the same order")
