@@ -131,6 +131,19 @@ def test_a_transformer_with_made_up_names_reads_as_one_repeated_block(
     assert "import it with --flat" in capsys.readouterr().err
 
 
+def test_unet_stages_read_as_blocks_with_their_filters(tmp_path: Path) -> None:
+    """keras.io "Image segmentation with a U-Net-like architecture": four stages up, three
+    down, built in loops over the filters: two blocks with a param each."""
+    spec, text = round_trip(f"{GUIDES}:unet", tmp_path)
+    assert [(b.name, b.graph.params) for b in spec.blocks] == [
+        ("separable_conv_block", (("filters", 64),)),
+        ("conv_transpose_block", (("filters", 256),)),
+    ]
+    assert "  - {name: separable_conv2d_block_3, block: separable_conv_block, filters: 256}" in text
+    assert "  - {name: conv2d_transpose_block_4, block: conv_transpose_block, filters: 32}" in text
+    assert len(text.splitlines()) == 48
+
+
 def test_sequential_is_a_chain_without_inputs(tmp_path: Path) -> None:
     _, text = round_trip(f"{GUIDES}:sequential_named", tmp_path)
     assert text.splitlines()[3:] == [

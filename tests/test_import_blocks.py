@@ -239,3 +239,26 @@ def test_layers_someone_named_are_not_grouped_by_structure() -> None:
     find_blocks(spec)
     assert not any(b.by_structure for b in spec.blocks)
     assert "norm3" in {n.name for n in spec.graph.nodes}
+
+
+def stage(k: int, src: str, units: int) -> list[Node]:
+    """A U-Net-like stage with made-up names whose width changes from stage to stage."""
+    d1, d2, a = (f"dense_{2 * k}", f"dense_{2 * k + 1}", f"add_{k}")
+    return [dense(d1, src, units), dense(d2, d1, units), add(a, d2, src, anonymous=True)]
+
+
+def test_copies_that_differ_in_values_become_instances_with_params() -> None:
+    nodes = [*stage(0, "x", 8), *stage(1, "add_0", 16), *stage(2, "add_1", 32)]
+    nodes += [*stage(3, "add_2", 64), *stage(4, "add_3", 128)]
+    spec = imported(nodes, "add_4")
+    find_blocks(spec)
+    [block] = spec.blocks
+    assert block.by_structure and block.params == {"units": 8}
+    assert [n.args for n in block.graph.nodes[:2]] == [{"units": "$units"}, {"units": "$units"}]
+    assert [(n.name, n.args, n.repeat) for n in spec.graph.nodes] == [
+        ("dense_block_1", {}, None),
+        ("dense_block_2", {"units": 16}, None),
+        ("dense_block_3", {"units": 32}, None),
+        ("dense_block_4", {"units": 64}, None),
+        ("dense_block_5", {"units": 128}, None),
+    ]

@@ -18,8 +18,11 @@ group by. Its structure still repeats, in the graph's topological order:
    must begin where one tensor passes), and the run is cut at the first copy that is not an
    instance.
 4. **Worth it.** The run that saves the most lines wins, and the search goes on over the
-   nodes left. Instances have equal arguments by construction, so the block has no params;
-   its layers keep their names without Keras' numbering (``conv1d``, ``conv1d_2``).
+   nodes left. Equal copies first: one node with ``repeat: N``. Then, with tokens that leave
+   argument values out, copies that differ in at most :data:`MAX_PARAMS` values (a U-Net's
+   stages, whose filters double): instances of a block with params
+   (:func:`kspec.importer.blockdefs.make_block`). The block's layers keep their names
+   without Keras' numbering (``conv1d``, ``conv1d_2``).
 
 Only nodes whose names Keras made up take part (:func:`made_up`): a layer someone named keeps
 its name, and its weights stay matched by name.
@@ -39,34 +42,39 @@ from kspec.importer.groups import Group, Index
 from kspec.importer.ir import Node, Ref, map_refs, refs_of
 
 MAX_PERIOD = 120  # nodes in one instance: more than a Transformer layer or an MBConv block
+MAX_PARAMS = 4  # arguments that may differ between instances: more would not read as one block
 _HEADER_LINES = 5  # a block's name, params, inputs, layers and outputs lines
 
 
 def chains(index: Index, claimed: set[int]) -> list[list[Group]]:
     """Runs of chained instances among the nodes not ``claimed``, best first; each run is the
-    groups (instances) of one block, named ``STEM_1`` .. ``STEM_N``."""
-    ids = _tokens(index, claimed)
+    groups (instances) of one block, named ``STEM_1`` .. ``STEM_N``. First runs of equal
+    copies (one node with ``repeat:``), then runs whose copies differ in argument values only
+    (instances with params: the filters of a U-Net's stages)."""
     found: list[list[Group]] = []
     taken = set(index.taken)
-    while True:
-        best = _best_run(index, ids)
-        if best is None:
-            return found
-        s, period, count = best
-        stem = _stem(index, range(s, s + period), taken)
-        names = _inner(index, s, period)
-        groups = [
-            _group(index, s + k * period, period, f"{stem}_{k + 1}", names) for k in range(count)
-        ]
-        found.append(groups)
-        taken.update(g.prefix for g in groups)
-        taken.add(stem)
-        for i in range(s, s + period * count):
-            ids[i] = -1 - i  # claimed: equal to nothing
-        claimed.update(range(s, s + period * count))
+    for equal in (True, False):
+        ids = _tokens(index, claimed, equal)
+        while (best := _best_run(index, ids, equal)) is not None:
+            s, period, count = best
+            stem = _stem(index, range(s, s + period), taken)
+            names = _inner(index, s, period)
+            found.append(
+                [
+                    _group(index, s + k * period, period, f"{stem}_{k + 1}", names)
+                    for k in range(count)
+                ]
+            )
+            taken.update({stem, *(f"{stem}_{k + 1}" for k in range(count))})
+            for i in range(s, s + period * count):
+                ids[i] = -1 - i  # claimed: equal to nothing
+            claimed.update(range(s, s + period * count))
+    return found
 
 
-def _tokens(index: Index, claimed: set[int]) -> list[int]:
+def _tokens(index: Index, claimed: set[int], values: bool) -> list[int]:
+    """Each node's token (a negative number, unique, for a node that takes no part);
+    ``values``: argument values count (else only which arguments are given)."""
     nodes = index.graph.nodes
     # the graph's inputs sit just before the first node: a first instance that reads the
     # model's input then reads it from where later instances read the one before them
@@ -79,6 +87,8 @@ def _tokens(index: Index, claimed: set[int]) -> list[int]:
             out.append(-1 - i)
             continue
 
+        flat = grouping.flatten_args(node.full)
+
         def rel(r: Ref, i: int = i) -> Any:
             p = pos.get(r.name)
             return ("input", r.name, r.index) if p is None else ("node", i - p, r.index)
@@ -86,12 +96,11 @@ def _tokens(index: Index, claimed: set[int]) -> list[int]:
         token = (
             node.kind,
             node.target,
-            repr(sorted(grouping.flatten_args(node.full).items())),
+            repr(sorted(flat.items()) if values else sorted(flat)),
             repr(map_refs(node.inputs, rel)),
             repr(node.call),
             node.n_outputs,
             node.repeat,
-            (node.name, 0) in index.output_refs or (node.name, None) in index.output_refs,
         )
         out.append(interned.setdefault(token, len(interned)))
     return out
@@ -111,8 +120,9 @@ def made_up(node: Node) -> bool:
     return re.fullmatch(re.escape(snake) + r"(_[0-9]+)?", node.name) is not None
 
 
-def _best_run(index: Index, ids: list[int]) -> tuple[int, int, int] | None:
-    """The (start, period, count) of the chained run that saves the most lines."""
+def _best_run(index: Index, ids: list[int], equal: bool) -> tuple[int, int, int] | None:
+    """The (start, period, count) of the chained run that saves the most lines; ``equal``:
+    the copies are equal (one node with ``repeat:``), else one node per instance."""
     n = len(ids)
     best: tuple[int, tuple[int, int, int]] | None = None
     for period in range(2, min(MAX_PERIOD, n // 2) + 1):
@@ -127,11 +137,29 @@ def _best_run(index: Index, ids: list[int]) -> tuple[int, int, int] | None:
             # positions a..b equal those `period` on: copies start at s, s + period, ...
             for s in range(a, min(a + period, b - period + 2)):
                 count = _chained(index, s, period, (b - s + 1) // period + 1)
-                saved = count * period - 1 - period - _HEADER_LINES  # one node: repeat
-                if count >= 2 and saved > 0 and (best is None or saved > best[0]):
+                if count < 2:
+                    continue
+                saved = count * period - period - _HEADER_LINES - (1 if equal else count)
+                better = saved > 0 and (best is None or saved > best[0])
+                if better and (equal or _varying(index, s, period, count) <= MAX_PARAMS):
                     best = (saved, (s, period, count))
             a = b + 1
     return best[1] if best else None
+
+
+def _varying(index: Index, s: int, period: int, count: int) -> int:
+    """How many arguments differ between the copies (the block's params, at most)."""
+    nodes = index.graph.nodes
+    flats = [
+        [grouping.flatten_args(nodes[s + k * period + j].full) for j in range(period)]
+        for k in range(count)
+    ]
+    return sum(
+        1
+        for j in range(period)
+        for path, value in flats[0][j].items()
+        if any(flats[k][j].get(path) != value for k in range(1, count))
+    )
 
 
 def _chained(index: Index, s: int, period: int, count: int) -> int:
