@@ -10,6 +10,7 @@ import pytest
 
 import kspec
 from kspec.cli import main
+from kspec.spec.ir import BlockNode
 
 pytestmark = pytest.mark.tf
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +102,46 @@ def test_keras_file(tmp_path: Path) -> None:
 )
 def test_guide_models(model: str, tmp_path: Path) -> None:
     round_trip(f"{GUIDES}:{model}", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("model", "block", "repeat", "layers", "lines"),
+    [
+        ("timeseries_transformer", "multi_head_attention_block", 4, 9, 26),
+        ("vit_encoder", "multi_head_attention_block", 3, 9, 26),
+    ],
+)
+def test_a_transformer_with_made_up_names_reads_as_one_repeated_block(
+    model: str,
+    block: str,
+    repeat: int,
+    layers: int,
+    lines: int,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """keras.io's Transformers call a Python function per layer: the names Keras made up say
+    nothing, the structure repeats; the layers inside are matched with the original's by order."""
+    spec, text = round_trip(f"{GUIDES}:{model}", tmp_path)
+    [found] = spec.blocks
+    assert (found.name, len(found.graph.nodes)) == (block, layers)
+    [node] = [n for n in spec.graph.nodes if isinstance(n, BlockNode)]
+    assert (node.name, node.block, node.repeat) == (block, block, repeat)
+    assert len(text.splitlines()) == lines
+    assert "import it with --flat" in capsys.readouterr().err
+
+
+def test_unet_stages_read_as_blocks_with_their_filters(tmp_path: Path) -> None:
+    """keras.io "Image segmentation with a U-Net-like architecture": four stages up, three
+    down, built in loops over the filters: two blocks with a param each."""
+    spec, text = round_trip(f"{GUIDES}:unet", tmp_path)
+    assert [(b.name, b.graph.params) for b in spec.blocks] == [
+        ("separable_conv_block", (("filters", 64),)),
+        ("conv_transpose_block", (("filters", 256),)),
+    ]
+    assert "  - {name: separable_conv2d_block_3, block: separable_conv_block, filters: 256}" in text
+    assert "  - {name: conv2d_transpose_block_4, block: conv_transpose_block, filters: 32}" in text
+    assert len(text.splitlines()) == 48
 
 
 def test_sequential_is_a_chain_without_inputs(tmp_path: Path) -> None:

@@ -160,3 +160,105 @@ def test_blocks_that_would_not_save_lines_are_not_made(count: int) -> None:
     spec = imported(nodes, nodes[-1].name)
     find_blocks(spec)
     assert spec.blocks == []
+
+
+def dense(name: str, src: str, units: int) -> Node:
+    return Node(name, "type", "Dense", {"units": units}, {"units": units}, Ref(src), weighted=True)
+
+
+def encoder(k: int, src: str) -> list[Node]:
+    """A Transformer-like layer written as a function called in a loop: Keras' made-up names
+    (``dense_3``, ``add_1``) say nothing of the structure."""
+    d1, d2, a, n = (f"dense_{2 * k}", f"dense_{2 * k + 1}", f"add_{k}", f"layer_normalization_{k}")
+    return [
+        dense(d1, src, 16),
+        dense(d2, d1, 8),
+        add(a, d2, src, anonymous=True),
+        Node(n, "type", "LayerNormalization", {}, {}, Ref(a), weighted=True),
+    ]
+
+
+def test_made_up_names_that_repeat_by_structure_become_a_repeat() -> None:
+    nodes = [
+        *encoder(0, "x"),
+        *encoder(1, "layer_normalization_0"),
+        *encoder(2, "layer_normalization_1"),
+    ]
+    nodes.append(dense("head", "layer_normalization_2", 2))
+    spec = imported(nodes, "head")
+    find_blocks(spec)
+    [block] = spec.blocks
+    assert block.by_structure and block.name == "dense_block"
+    assert [(n.name, n.target) for n in block.graph.nodes] == [
+        ("dense", "Dense"),
+        ("dense_2", "Dense"),
+        ("add", "add"),
+        ("layer_normalization", "LayerNormalization"),
+    ]
+    assert block.graph.nodes[2].inputs == [Ref("dense_2"), Ref("x")]
+    assert [(n.name, n.repeat, n.inputs) for n in spec.graph.nodes] == [
+        ("dense_block", 3, Ref("x")),
+        ("head", None, Ref("dense_block")),
+    ]
+
+
+def test_copies_that_do_not_chain_stay_flat() -> None:
+    # the same four nodes three times, but each copy reads the model's input: not a chain
+    nodes = [*encoder(0, "x"), *encoder(1, "x"), *encoder(2, "x")]
+    nodes.append(add("out", "layer_normalization_1", "layer_normalization_2"))
+    spec = imported(nodes, "out")
+    find_blocks(spec)
+    assert spec.blocks == []
+    assert len(spec.graph.nodes) == 13
+
+
+def test_a_copy_read_from_inside_is_not_an_instance() -> None:
+    # the head reads the middle of the second copy: the run stops before that copy
+    nodes = [
+        *encoder(0, "x"),
+        *encoder(1, "layer_normalization_0"),
+        *encoder(2, "layer_normalization_1"),
+    ]
+    nodes.append(add("out", "layer_normalization_2", "dense_3"))
+    spec = imported(nodes, "out")
+    find_blocks(spec)
+    assert spec.blocks == []
+    assert len(spec.graph.nodes) == 13
+
+
+def test_layers_someone_named_are_not_grouped_by_structure() -> None:
+    # MobileNet's conv_dw_6 / conv_pw_6: the same chain, but the names are the model's own,
+    # and loading its weights by name needs them
+    nodes = []
+    src = "x"
+    for k in range(4):
+        nodes += [dense(f"fc_{k}_a", src, 16), dense(f"fc_{k}_b", f"fc_{k}_a", 8)]
+        nodes.append(Node(f"norm{k}", "type", "LayerNormalization", {}, {}, Ref(f"fc_{k}_b")))
+        src = f"norm{k}"
+    spec = imported(nodes, src)
+    find_blocks(spec)
+    assert not any(b.by_structure for b in spec.blocks)
+    assert "norm3" in {n.name for n in spec.graph.nodes}
+
+
+def stage(k: int, src: str, units: int) -> list[Node]:
+    """A U-Net-like stage with made-up names whose width changes from stage to stage."""
+    d1, d2, a = (f"dense_{2 * k}", f"dense_{2 * k + 1}", f"add_{k}")
+    return [dense(d1, src, units), dense(d2, d1, units), add(a, d2, src, anonymous=True)]
+
+
+def test_copies_that_differ_in_values_become_instances_with_params() -> None:
+    nodes = [*stage(0, "x", 8), *stage(1, "add_0", 16), *stage(2, "add_1", 32)]
+    nodes += [*stage(3, "add_2", 64), *stage(4, "add_3", 128)]
+    spec = imported(nodes, "add_4")
+    find_blocks(spec)
+    [block] = spec.blocks
+    assert block.by_structure and block.params == {"units": 8}
+    assert [n.args for n in block.graph.nodes[:2]] == [{"units": "$units"}, {"units": "$units"}]
+    assert [(n.name, n.args, n.repeat) for n in spec.graph.nodes] == [
+        ("dense_block_1", {}, None),
+        ("dense_block_2", {"units": 16}, None),
+        ("dense_block_3", {"units": 32}, None),
+        ("dense_block_4", {"units": 64}, None),
+        ("dense_block_5", {"units": 128}, None),
+    ]

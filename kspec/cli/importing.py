@@ -29,8 +29,8 @@ def add(sub: Any) -> None:
         description="Write a readable spec for a Functional or Sequential model: a .keras file "
         "(loaded in Keras' safe mode) or module:function returning a model (naming it is your "
         "permission to import the module). Nested models become blocks, keras.ops calls op "
-        "nodes, and structure that repeats (named alike, e.g. conv2_block1, conv2_block2) "
-        "becomes blocks with params.",
+        "nodes, and structure that repeats (named alike, e.g. conv2_block1, conv2_block2; or, "
+        "where Keras made the names up, the same layers one after another) becomes blocks.",
     )
     m.add_argument("model", metavar="MODEL", help="model.keras, or module:function")
     m.add_argument("--output", "-o", metavar="SPEC.yaml", help="write here (atomically)")
@@ -89,6 +89,13 @@ def run_import(args: argparse.Namespace) -> int:
         )
     else:
         sys.stdout.write(text)
+    if any(b.by_structure for b in imported.blocks):
+        print(
+            "kspec: note: the layers of blocks found by structure are named without the "
+            "numbers Keras made up (conv1d_5 becomes conv1d in an instance): to load this "
+            "model's weights by layer name (--weights), import it with --flat",
+            file=sys.stderr,
+        )
     if imported.imports:
         flags = " ".join(f"--allow-import {m}" for m in imported.imports)
         print(f"kspec: note: the spec's custom layers need {flags} to build", file=sys.stderr)

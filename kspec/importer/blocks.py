@@ -33,6 +33,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from kspec.importer import groups as grouping
+from kspec.importer import structural
 from kspec.importer.blockdefs import Chosen, block_name, make_block
 from kspec.importer.groups import Group, Index
 from kspec.importer.ir import Block, Graph, Imported, Node, Ref, map_refs, refs_of
@@ -99,6 +100,11 @@ def _factor(graph: Graph, taken_blocks: set[str], env: dict[str, Any]) -> list[B
             chosen.append(made)
             for g in groups:
                 claimed.update(g.members)
+    for groups in structural.chains(index, claimed):  # repeats that no names tell of
+        made = make_block(groups, index, taken_blocks, env)
+        if made is not None:
+            made.block.by_structure = True
+            chosen.append(made)
     if not chosen:
         graph.nodes = _repeats(graph.nodes, graph)
         return []

@@ -118,7 +118,7 @@ def group(index: Index, names: list[str], prefix: str, members: list[int]) -> Gr
     inner = _inner_names(nodes, names, prefix, members)
     if inner is None:
         return None
-    return _signature(index, prefix, members, inputs, outputs, inner)
+    return signature_group(index, prefix, members, inputs, outputs, inner)
 
 
 def _inner_names(
@@ -143,7 +143,7 @@ def _inner_names(
     return inner
 
 
-def _signature(
+def signature_group(
     index: Index,
     prefix: str,
     members: list[int],
@@ -165,7 +165,7 @@ def _signature(
         node = nodes[m]
         target = local_of.get(node.target, node.target) if node.kind == "share" else node.target
         wiring = map_refs(node.inputs, local)
-        flat = _flatten(node.full)
+        flat = flatten_args(node.full)
         sig.append(
             (
                 inner[m],
@@ -184,12 +184,12 @@ def _signature(
     return Group(prefix, members, inputs, outputs, inner, tuple(sig), values)
 
 
-def _flatten(args: dict[str, Any], path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+def flatten_args(args: dict[str, Any], path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
     """Argument values by path; nested mappings (``{type: HeNormal, seed: 1}``) are walked."""
     out: dict[tuple[str, ...], Any] = {}
     for key, value in args.items():
         if isinstance(value, dict):
-            out.update(_flatten(value, (*path, key)))
+            out.update(flatten_args(value, (*path, key)))
         else:
             out[(*path, key)] = value
     return out

@@ -87,6 +87,7 @@ class Block:
     params: dict[str, Any]
     graph: Graph
     description: str | None = None
+    by_structure: bool = False  # found by structure: its layers lost Keras' made-up numbering
 
 
 @dataclass

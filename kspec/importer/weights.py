@@ -57,19 +57,64 @@ def _put(out: dict[str, tuple[Any, list[Any]]], key: str, layer: Any, variables:
     out[key] = (layer, variables)
 
 
+def ordered_weights(model: Any) -> list[tuple[str, Any, list[Any]]]:
+    """Every layer with weights (key, layer, weights), in the order the models and blocks
+    that hold them list their layers (a Functional model: the order it calls them)."""
+    out: list[tuple[str, Any, list[Any]]] = []
+    stack: list[tuple[tuple[str, ...], Any]] = [((), model)]
+    while stack:
+        path, layer = stack.pop()
+        if path and not _walked(layer):
+            out.append((weight_key(path), layer, list(layer.weights)))
+            continue
+        children = [c for c in _children(layer) if _walked(c) or c.weights]
+        stack.extend(((*path, c.name), c) for c in reversed(children))
+    return out
+
+
+def _by_order(src: Any, dst: Any) -> list[tuple[str, tuple[Any, list[Any]], tuple[Any, list[Any]]]]:
+    """Layers paired by order where their names do not correspond (names Keras made up, which
+    a block found by structure does not keep): the n-th layer of a class and weight shapes in
+    one model is the n-th such layer in the other. Raises ValueError if the two models do not
+    have the same layers of each kind."""
+
+    def kind(layer: Any, weights: list[Any]) -> tuple[Any, ...]:
+        return (type(layer).__name__, *(tuple(w.shape) for w in weights))
+
+    theirs: dict[tuple[Any, ...], list[tuple[Any, list[Any]]]] = {}
+    for _, layer, weights in ordered_weights(dst):
+        theirs.setdefault(kind(layer, weights), []).append((layer, weights))
+    pairs = []
+    for key, layer, weights in ordered_weights(src):
+        same = theirs.get(kind(layer, weights))
+        if not same:
+            raise ValueError(f"layer {key} has no layer of its kind in the other model")
+        pairs.append((key, (layer, weights), same.pop(0)))
+    left = [k for same in theirs.values() for k in same]
+    if left:
+        raise ValueError(f"the second model has {len(left)} layers more with weights")
+    return pairs
+
+
 def copy_weights(src: Any, dst: Any) -> int:
     """Copy every weight of ``src`` into the corresponding layer of ``dst``; returns how many
-    variables were copied. Raises ValueError if the layers do not correspond one to one."""
+    variables were copied. Layers correspond by weight key; where the two models' keys
+    differ, by order (:func:`_by_order`). Raises ValueError if the layers do not correspond
+    one to one."""
     a, b = named_weights(src), named_weights(dst)
-    if set(a) != set(b):
-        only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
-        raise ValueError(
-            f"the models' layers differ: only in the first {only_a[:5]}, "
-            f"only in the second {only_b[:5]}"
-        )
+    if set(a) == set(b):
+        pairs = [(key, a[key], b[key]) for key in a]
+    else:
+        try:
+            pairs = _by_order(src, dst)
+        except ValueError:
+            only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+            raise ValueError(
+                f"the models' layers differ: only in the first {only_a[:5]}, "
+                f"only in the second {only_b[:5]}"
+            ) from None
     count = 0
-    for key, (_, variables) in a.items():
-        layer, targets = b[key]
+    for key, (_, variables), (layer, targets) in pairs:
         if len(variables) != len(targets) or any(
             tuple(v.shape) != tuple(t.shape) for v, t in zip(variables, targets, strict=True)
         ):
