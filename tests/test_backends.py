@@ -142,6 +142,22 @@ def test_a_missing_backend_says_what_to_install(tmp_path: Path) -> None:
     assert "pip install torch --index-url https://download.pytorch.org/whl/cpu" in run.stderr
 
 
+def test_a_static_summary_needs_no_backend(tmp_path: Path) -> None:
+    """``summary --static`` builds nothing: a backend that is not installed does not stop it
+    (a CI job may pass the same --backend to every command)."""
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from kspec.cli import main\n"
+        f"sys.exit(main(['summary', {str(EXAMPLES[0])!r}, '--static', '--backend', 'torch']))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=cluster.env(), capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert f'Model: "{kspec.load(EXAMPLES[0]).name}" (static' in run.stdout
+    assert run.stderr == ""
+
+
 def test_an_unknown_backend_is_refused(tmp_path: Path) -> None:
     run = cluster.kspec(["summary", str(EXAMPLES[0])], tmp_path, KERAS_BACKEND="theano")
     assert run.returncode == 2 and "error[KS917]" in run.stderr

@@ -47,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     runtime.QUIET = True
     try:
-        if hasattr(args, "backend"):  # before anything imports Keras
+        # before anything imports Keras; a --static run builds nothing and needs no backend
+        if hasattr(args, "backend") and not getattr(args, "static", False):
             backend.select(args.backend)
         with precision.using(getattr(args, "dtype_policy", None)):
             return int(args.func(args))
