@@ -9,7 +9,6 @@ reported as such (KS305), with the ``//`` hint for integer division.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from functools import cache
@@ -119,7 +118,7 @@ def _parts(kind: str, value: Any, base: Path) -> list[tuple[str, Any, Path]]:
     return parts
 
 
-_CACHE: dict[tuple[str, str], list[jsonschema.ValidationError]] = {}
+_CACHE: dict[tuple[str, Any], list[jsonschema.ValidationError]] = {}
 _CACHE_LIMIT = 50_000
 
 
@@ -156,12 +155,13 @@ def _line_of(rep: Reporter, path: Path) -> tuple[int, int]:
 
 
 def _errors(kind: str, value: Any) -> list[jsonschema.ValidationError]:
-    """The (leaf) errors of ``value`` against ``kind``, memoised by the value's JSON text."""
+    """The (leaf) errors of ``value`` against ``kind``, memoised by the value's JSON text
+    (:func:`_key`)."""
     fast = _FAST.get(kind)
     if fast is not None and fast(value):
         return []
     try:
-        key = (kind, json.dumps(value, sort_keys=True, allow_nan=False))
+        key = (kind, _key(value))
     except (TypeError, ValueError):
         return _leaves(islice(_validator(kind).iter_errors(value), ERROR_LIMIT))
     found = _CACHE.get(key)
@@ -172,6 +172,30 @@ def _errors(kind: str, value: Any) -> list[jsonschema.ValidationError]:
         if len(_CACHE) < _CACHE_LIMIT:
             _CACHE[key] = found
     return found
+
+
+def _key(value: Any) -> Any:
+    """A hashable stand-in for ``value``'s JSON text with sorted keys: equal only for values
+    of equal JSON text (scalars by their exact type; floats by their text, as JSON writes
+    them). Raises TypeError or ValueError for what has no JSON text (those are not memoised).
+    """
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return t, value
+    if t is float:
+        if value != value or value in (_INF, -_INF):
+            raise ValueError("not JSON")
+        return t, repr(value)
+    if t is dict:
+        if not all(type(k) is str for k in value):
+            raise TypeError("not a JSON object")
+        return t, *sorted((k, _key(v)) for k, v in value.items())
+    if t is list:
+        return t, *map(_key, value)
+    raise TypeError("not JSON")
+
+
+_INF = float("inf")
 
 
 def _leaves(errors: Iterable[jsonschema.ValidationError]) -> list[jsonschema.ValidationError]:
