@@ -13,10 +13,7 @@ import re
 from collections.abc import Iterable
 from functools import cache
 from itertools import islice
-from typing import Any
-
-import jsonschema
-from jsonschema import Draft202012Validator, validators
+from typing import TYPE_CHECKING, Any
 
 from kspec.layers import LAYERS, OPS
 from kspec.schemas.build import (
@@ -28,33 +25,43 @@ from kspec.schemas.build import (
     strict_document,
 )
 from kspec.spec.loader import Path
+from kspec.spec.quick_schema import is_valid
 from kspec.spec.report import Reporter
 from kspec.spec.schema_errors import report
 
-# JSON Schema counts 64.0 as an integer; Keras does not (Dense(units=64.0) fails), nor does kspec.
-_types = Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool)
-)
-_Validator = validators.extend(Draft202012Validator, type_checker=_types)
+if TYPE_CHECKING:  # imported when a value is invalid (kspec.spec.quick_schema says the rest)
+    import jsonschema
 
 
 @cache
-def _validator(kind: str) -> Draft202012Validator:
-    """A compiled validator: ``top``, ``share_node``, ``block_node``, ``layer.T``, ``nested.T``."""
+def _schema(kind: str) -> dict[str, Any]:
+    """The schema of ``kind``: ``top``, ``share_node``, ``block_node``, ``layer.T``,
+    ``nested.T``, ``op.T`` or another of the document's definitions."""
     doc = strict_document()
     if kind == "top":
-        schema: dict[str, Any] = doc
-    elif kind.startswith("layer."):
+        return doc
+    if kind.startswith("layer."):
         name = kind.split(".", 1)[1]
-        schema = {**layer_args_schema(name, LAYERS[name]), "$defs": doc["$defs"]}
-    elif kind.startswith("nested."):
+        return {**layer_args_schema(name, LAYERS[name]), "$defs": doc["$defs"]}
+    if kind.startswith("nested."):
         name = kind.split(".", 1)[1]
-        schema = {**nested_args_schema(name, LAYERS[name]), "$defs": doc["$defs"]}
-    elif kind.startswith("op."):
-        schema = {**op_args_schema(OPS[kind.split(".", 1)[1]]), "$defs": doc["$defs"]}
-    else:
-        schema = {**doc["$defs"][kind], "$defs": doc["$defs"]}
-    return _Validator(schema)
+        return {**nested_args_schema(name, LAYERS[name]), "$defs": doc["$defs"]}
+    if kind.startswith("op."):
+        return {**op_args_schema(OPS[kind.split(".", 1)[1]]), "$defs": doc["$defs"]}
+    return {**doc["$defs"][kind], "$defs": doc["$defs"]}
+
+
+@cache
+def _validator(kind: str) -> jsonschema.Draft202012Validator:
+    """A compiled validator of ``kind`` (see :func:`_schema`)."""
+    from jsonschema import Draft202012Validator, validators
+
+    # JSON Schema counts 64.0 as an integer; Keras does not (Dense(units=64.0) fails), nor does
+    # kspec.
+    types = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool)
+    )
+    return validators.extend(Draft202012Validator, type_checker=types)(_schema(kind))
 
 
 def validate(
@@ -163,15 +170,22 @@ def _errors(kind: str, value: Any) -> list[jsonschema.ValidationError]:
     try:
         key = (kind, _key(value))
     except (TypeError, ValueError):
-        return _leaves(islice(_validator(kind).iter_errors(value), ERROR_LIMIT))
+        return _found(kind, value)
     found = _CACHE.get(key)
     if found is None:
-        # a hostile document can hold hundreds of thousands of errors: past ERROR_LIMIT
-        # (more than a check ever shows) they are not even made
-        found = _leaves(islice(_validator(kind).iter_errors(value), ERROR_LIMIT))
+        found = _found(kind, value)
         if len(_CACHE) < _CACHE_LIMIT:
             _CACHE[key] = found
     return found
+
+
+def _found(kind: str, value: Any) -> list[jsonschema.ValidationError]:
+    """The errors of ``value`` against ``kind``: none when it is plainly valid, else
+    jsonschema's. A hostile document can hold hundreds of thousands of errors: past
+    ERROR_LIMIT (more than a check ever shows) they are not even made."""
+    if is_valid(_schema(kind), value, _schema(kind)):
+        return []
+    return _leaves(islice(_validator(kind).iter_errors(value), ERROR_LIMIT))
 
 
 def _key(value: Any) -> Any:
@@ -211,6 +225,8 @@ def _leaves(errors: Iterable[jsonschema.ValidationError]) -> list[jsonschema.Val
 
 def _best_branch(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
     """For ``nullable(X)`` or ``int or list``: the error from the branch of the value's kind."""
+    from jsonschema.exceptions import best_match
+
     value = err.instance
     by_branch: dict[int, list[jsonschema.ValidationError]] = {}
     for sub in err.context or []:
@@ -232,11 +248,11 @@ def _best_branch(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
             and i in by_branch
         ):
             subs = by_branch[i]
-            return jsonschema.exceptions.best_match(subs) or subs[0]
+            return best_match(subs) or subs[0]
     for i, branch in enumerate(branches):
         if isinstance(branch, dict) and branch.get("type") != "null" and i in by_branch:
             subs = by_branch[i]
-            return jsonschema.exceptions.best_match(subs) or subs[0]
+            return best_match(subs) or subs[0]
     return err
 
 
