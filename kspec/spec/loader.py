@@ -106,6 +106,9 @@ def span_of(raw: Raw, origins: list[tuple[str, str | None]]) -> Span:
 
 def pointer(path: Path) -> str:
     """The JSON pointer (RFC 6901) of ``path``."""
+    text = "/".join(map(str, path))
+    if "~" not in text and text.count("/") == len(path) - 1:  # no part to escape
+        return "/" + text if path else ""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
