@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from pathlib import Path
 from typing import Any
 
@@ -451,3 +452,22 @@ def test_too_many_problems_are_counted_not_listed() -> None:
     assert [d.line for d in diags[:3]] == [9, 10, 11]
     assert diags[-1].code == "KS010"
     assert diags[-1].message == "29,500 more problems not shown (kspec shows the first 500)"
+
+
+def _prescan_by_character(text: str, limit: int) -> tuple[int, int, str] | None:
+    """The depth pre-scan with every line read character by character (no plain-line path)."""
+    depth, quote = 0, ""
+    for number, line in enumerate(text.split("\n"), 1):
+        depth, quote, found = loader._prescan_line(line, number, depth, quote, limit)
+        if found:
+            return found
+    return None
+
+
+def test_prescan_plain_lines_read_as_character_by_character() -> None:
+    rng = random.Random(0)
+    alphabet = " -?[]{}'\"#\\:,\tax\n\r"
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        for limit in (1, 2, 3):
+            assert loader._prescan_depth(text, limit) == _prescan_by_character(text, limit), text

@@ -14,6 +14,7 @@ from kspec.cli.common import (
     EXIT_OK,
     UsageError,
     allowed,
+    collector_paused,
     params,
     report,
     with_imports,
@@ -98,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     diags: list[Diagnostic] = []
     with stubs.using(stubs.read(args.stubs or [])):
         for path in files:
-            spec, found = api.analyze_file(path, overrides or None, limits, variant)
+            with collector_paused():
+                spec, found = api.analyze_file(path, overrides or None, limits, variant)
             if args.build and not has_errors(found):
                 found += _build_diagnostics(path, {**overrides, "variant": variant}, args)
             if args.shapes and spec is not None and not has_errors(found):

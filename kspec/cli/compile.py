@@ -13,6 +13,7 @@ from kspec.cli.common import (
     EXIT_ERRORS,
     EXIT_OK,
     UsageError,
+    collector_paused,
     existing,
     param_flags,
     params,
@@ -99,7 +100,8 @@ def _output_path(template: str | None, spec: str, several: bool) -> str | None:
 
 def _compile_one(args: argparse.Namespace, spec: str, output: str | None) -> int:
     try:
-        source = api.to_source(spec, args.target, api=args.api, **params(args))
+        with collector_paused():
+            source = api.to_source(spec, args.target, api=args.api, **params(args))
     except KspecError as exc:
         report(exc.diagnostics)
         return EXIT_ERRORS

@@ -411,7 +411,8 @@ def _document(defs: dict[str, Schema]) -> Schema:
             "layers": {
                 "type": "array",
                 "description": "The nodes of the graph, in order.",
-                # each node is validated against its own kind's schema (spec/check/nodes.py)
+                # each node is validated against its own kind's schema (spec/check/nodes.py);
+                # spec/check/top.py relies on items being only mappings (it checks one of them)
                 "items": {"type": "object"},
                 "minItems": 1,
             },

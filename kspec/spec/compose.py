@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from kspec.diagnostics import Diagnostic, Span
-from kspec.spec.scalars import ScalarError, resolve_plain
+from kspec.spec.scalars import NOT_STRINGS, NUMBER_START, ScalarError, resolve_plain
 from kspec.spec.yaml_errors import yaml_error
 
 _MAP_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
@@ -34,6 +34,7 @@ _BAD_KEY = _Marker("BAD_KEY")
 _SCALAR, _MAPPING, _SEQUENCE = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
 _ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 _SKIPPED = (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)
+_STREAM_END = yaml.StreamEndEvent
 
 
 class _Stop(Exception):
@@ -111,12 +112,20 @@ class Composer:
         return self.root[0], self.diags
 
     def _events(self, parser: Any) -> None:
-        """The hot loop (a 10,000-layer spec has 100,000 events): plain scalars, list items and
-        mapping values are handled inline; everything rarer by a method."""
+        """Compose from the events of ``parser`` (a PyYAML loader class) read one by one."""
+        loader = parser(self.doc.text)
+        try:
+            self._compose(loader.get_event)
+        finally:
+            loader.dispose()
+
+    def _compose(self, next_event: Any) -> None:
+        """The hot loop (a 10,000-layer spec has 100,000 events): plain scalars, list items,
+        mapping keys and values are handled inline; everything rarer by a method."""
         spans, key_spans, stack = self.spans, self.key_spans, self.stack
-        count = 0
-        event: Any
-        for event in yaml.parse(self.doc.text, Loader=parser):
+        count, limit = 0, self.max_nodes
+        while True:
+            event = next_event()
             count += 1
             cls = type(event)
             if cls in _ENDS:
@@ -126,20 +135,19 @@ class Composer:
                     spans[p] = (*spans[p][:2], e.line + 1, e.column + 1)
                 continue
             if cls in _SKIPPED:
+                if cls is _STREAM_END:
+                    return
                 continue
             sm, em = event.start_mark, event.end_mark
-            raw = (
-                sm.line + 1,
-                sm.column + 1,
-                em.line + 1,
-                max(em.column + 1, sm.column + 2) if em.line == sm.line else em.column + 1,
-            )
-            if count > self.max_nodes:
+            line, col, end_line, end_col = sm.line + 1, sm.column + 1, em.line + 1, em.column + 1
+            # a span on one line is at least one character long
+            raw = (line, col, end_line, end_col if end_col > col or end_line != line else col + 1)
+            if count > limit:
                 self._too_many(raw)
             if cls is _SCALAR and not event.anchor and not event.tag:
                 value = event.value
-                if event.style in (None, ""):
-                    try:
+                if not event.style and (value in NOT_STRINGS or value[0] in NUMBER_START):
+                    try:  # a plain scalar that may be something else than a string
                         value = resolve_plain(value)
                     except ScalarError as exc:
                         self.fail(exc.code, exc.message, raw, exc.hint)
@@ -158,16 +166,20 @@ class Composer:
                     p = (*top[1], len(container))
                     container.append(value)
                     spans[p] = raw
-                elif top[2] is _NO_KEY:  # the value is a key
-                    self._key(top, value, raw)
-                    p = None
-                else:
+                elif top[2] is not _NO_KEY:  # the value of the pending key
                     key, top[2] = top[2], _NO_KEY
                     p = None if key is _BAD_KEY else (*top[1], key)
                     if p is not None:
                         container[key] = value
                         spans[p] = raw
                         key_spans[p] = top[3]
+                elif type(value) is str and value not in top[4]:  # a new key
+                    top[4][value] = top[3] = raw
+                    top[2] = value
+                    p = None
+                else:
+                    self._key(top, value, raw)
+                    p = None
             if cls is _MAPPING or cls is _SEQUENCE:
                 if len(stack) >= self.max_depth:
                     self.fail("KS002", f"nesting is deeper than {self.max_depth} levels", raw)

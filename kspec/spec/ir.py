@@ -61,6 +61,8 @@ class NodeInputs:
     refs: tuple[Any, ...]
 
     def all_refs(self) -> list[Ref]:
+        if self.form != "mapping":  # refs are Ref objects
+            return list(self.refs)
         out: list[Ref] = []
         for item in self.refs:
             value = item[1] if self.form == "mapping" else item

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,9 @@ def span_of(raw: Raw, origins: list[tuple[str, str | None]]) -> Span:
 
 def pointer(path: Path) -> str:
     """The JSON pointer (RFC 6901) of ``path``."""
+    text = "/".join(map(str, path))
+    if "~" not in text and text.count("/") == len(path) - 1:  # no part to escape
+        return "/" + text if path else ""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
@@ -117,22 +121,59 @@ def _prescan_depth(text: str, limit: int) -> tuple[int, int, str] | None:
     Counts flow brackets that open a collection (outside quotes and comments) and the
     indentation of block lines. Returns ``(line, column, what)`` of the first excess, or None.
     Over-approximates on purpose: a spec nested anywhere near the limit is not a real spec.
+
+    Line by line: what carries over from one line to the next is the depth and the open quote;
+    a line outside quotes with no quote or comment character (most of a spec) is read by its
+    brackets alone, any other character by character.
     """
-    depth = 0
-    quote = ""
+    depth, quote = 0, ""
+    for number, line in enumerate(text.split("\n"), 1):
+        if quote or "'" in line or '"' in line or "#" in line:
+            depth, quote, found = _prescan_line(line, number, depth, quote, limit)
+        else:
+            depth, found = _prescan_plain(line, number, depth, limit)
+        if found:
+            return found
+    return None
+
+
+_OPENS_AFTER = "\n :-,[{?\t"  # a bracket after one of these opens a flow collection
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _prescan_plain(
+    line: str, number: int, depth: int, limit: int
+) -> tuple[int, tuple[int, int, str] | None]:
+    """:func:`_prescan_line` for a line outside quotes without quote or comment characters:
+    its indentation, then its brackets (after the indentation, a bracket opens a collection
+    when the character before it is one of ``_OPENS_AFTER``, or when one is open)."""
+    start = len(line) - len(line.lstrip(" -?"))
+    if start > limit * 8:
+        return depth, (number, limit * 8 + 1, "indentation")
+    for m in _BRACKETS.finditer(line, start):
+        at = m.start()
+        if line[at] in "[{":
+            if depth > 0 or at == start or line[at - 1] in _OPENS_AFTER:
+                depth += 1
+                if depth > limit:
+                    return depth, (number, at + 1, "flow collections")
+        elif depth > 0:
+            depth -= 1
+    return depth, None
+
+
+def _prescan_line(
+    line: str, number: int, depth: int, quote: str, limit: int
+) -> tuple[int, str, tuple[int, int, str] | None]:
+    """One line, character by character: the depth and open quote after it, and the first
+    excess in it (or None)."""
     prev = "\n"  # last significant character outside quotes
-    line, col = 1, 0
+    col = 0
     in_comment = False
     at_line_start = True
     indent = 0
-    for ch in text:
+    for ch in line:
         col += 1
-        if ch == "\n":
-            line, col = line + 1, 0
-            in_comment, at_line_start, indent = False, True, 0
-            if not quote:
-                prev = "\n"
-            continue
         if in_comment:
             continue
         if quote:
@@ -148,7 +189,7 @@ def _prescan_depth(text: str, limit: int) -> tuple[int, int, str] | None:
             if ch in " -?":
                 indent += 1
                 if indent > limit * 8:
-                    return line, col, "indentation"
+                    return depth, quote, (number, col, "indentation")
                 if ch != " ":
                     prev = ch
                 continue
@@ -156,20 +197,20 @@ def _prescan_depth(text: str, limit: int) -> tuple[int, int, str] | None:
         if (ch == "#" and prev in " \t\n") or (ch == "#" and col == 1):
             in_comment = True
             continue
-        if ch in "'\"" and prev in "\n :-,[{?\t":
+        if ch in "'\"" and prev in _OPENS_AFTER:
             quote = ch
             continue
-        if ch in "[{" and (depth > 0 or prev in "\n :-,[{?\t"):
+        if ch in "[{" and (depth > 0 or prev in _OPENS_AFTER):
             depth += 1
             if depth > limit:
-                return line, col, "flow collections"
+                return depth, quote, (number, col, "flow collections")
         elif ch in "]}" and depth > 0:
             depth -= 1
         if ch == " " and prev != " ":
             prev = " "
         elif ch != " ":
             prev = ch
-    return None
+    return depth, quote, None
 
 
 # -- composing -------------------------------------------------------------------------------

@@ -17,7 +17,10 @@ _OCT = re.compile(r"0o[0-7]+\Z")
 _HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 _SPECIAL_FLOAT = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
-_NUMBER_START = frozenset("-+.0123456789")  # every number pattern above starts with one
+NUMBER_START = frozenset("-+.0123456789")  # every number pattern above starts with one
+#: A plain scalar that is not one of these and does not start with one of ``NUMBER_START`` is
+#: the string it reads (most of a spec: names, types, keys); :func:`resolve_plain` says so too.
+NOT_STRINGS = frozenset(_NULL | set(_BOOL))
 
 
 class ScalarError(Exception):
@@ -32,7 +35,7 @@ def resolve_plain(text: str) -> Any:
         return None
     if text in _BOOL:
         return _BOOL[text]
-    if text[0] not in _NUMBER_START:  # a name such as `Dense` or `relu`: no pattern can match
+    if text[0] not in NUMBER_START:  # a name such as `Dense` or `relu`: no pattern can match
         return text
     if _INT.match(text):
         digits = text.lstrip("+-")

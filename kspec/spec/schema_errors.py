@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from kspec.spec.loader import Path
 from kspec.spec.report import Reporter, did_you_mean, suggest
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _TYPE_NAMES = {
     "integer": "an integer",

@@ -9,15 +9,11 @@ reported as such (KS305), with the ``//`` hint for integer division.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from functools import cache
 from itertools import islice
-from typing import Any
-
-import jsonschema
-from jsonschema import Draft202012Validator, validators
+from typing import TYPE_CHECKING, Any
 
 from kspec.layers import LAYERS, OPS
 from kspec.schemas.build import (
@@ -29,33 +25,43 @@ from kspec.schemas.build import (
     strict_document,
 )
 from kspec.spec.loader import Path
+from kspec.spec.quick_schema import is_valid
 from kspec.spec.report import Reporter
 from kspec.spec.schema_errors import report
 
-# JSON Schema counts 64.0 as an integer; Keras does not (Dense(units=64.0) fails), nor does kspec.
-_types = Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool)
-)
-_Validator = validators.extend(Draft202012Validator, type_checker=_types)
+if TYPE_CHECKING:  # imported when a value is invalid (kspec.spec.quick_schema says the rest)
+    import jsonschema
 
 
 @cache
-def _validator(kind: str) -> Draft202012Validator:
-    """A compiled validator: ``top``, ``share_node``, ``block_node``, ``layer.T``, ``nested.T``."""
+def _schema(kind: str) -> dict[str, Any]:
+    """The schema of ``kind``: ``top``, ``share_node``, ``block_node``, ``layer.T``,
+    ``nested.T``, ``op.T`` or another of the document's definitions."""
     doc = strict_document()
     if kind == "top":
-        schema: dict[str, Any] = doc
-    elif kind.startswith("layer."):
+        return doc
+    if kind.startswith("layer."):
         name = kind.split(".", 1)[1]
-        schema = {**layer_args_schema(name, LAYERS[name]), "$defs": doc["$defs"]}
-    elif kind.startswith("nested."):
+        return {**layer_args_schema(name, LAYERS[name]), "$defs": doc["$defs"]}
+    if kind.startswith("nested."):
         name = kind.split(".", 1)[1]
-        schema = {**nested_args_schema(name, LAYERS[name]), "$defs": doc["$defs"]}
-    elif kind.startswith("op."):
-        schema = {**op_args_schema(OPS[kind.split(".", 1)[1]]), "$defs": doc["$defs"]}
-    else:
-        schema = {**doc["$defs"][kind], "$defs": doc["$defs"]}
-    return _Validator(schema)
+        return {**nested_args_schema(name, LAYERS[name]), "$defs": doc["$defs"]}
+    if kind.startswith("op."):
+        return {**op_args_schema(OPS[kind.split(".", 1)[1]]), "$defs": doc["$defs"]}
+    return {**doc["$defs"][kind], "$defs": doc["$defs"]}
+
+
+@cache
+def _validator(kind: str) -> jsonschema.Draft202012Validator:
+    """A compiled validator of ``kind`` (see :func:`_schema`)."""
+    from jsonschema import Draft202012Validator, validators
+
+    # JSON Schema counts 64.0 as an integer; Keras does not (Dense(units=64.0) fails), nor does
+    # kspec.
+    types = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool)
+    )
+    return validators.extend(Draft202012Validator, type_checker=types)(_schema(kind))
 
 
 def validate(
@@ -119,7 +125,7 @@ def _parts(kind: str, value: Any, base: Path) -> list[tuple[str, Any, Path]]:
     return parts
 
 
-_CACHE: dict[tuple[str, str], list[jsonschema.ValidationError]] = {}
+_CACHE: dict[tuple[str, Any], list[jsonschema.ValidationError]] = {}
 _CACHE_LIMIT = 50_000
 
 
@@ -156,22 +162,54 @@ def _line_of(rep: Reporter, path: Path) -> tuple[int, int]:
 
 
 def _errors(kind: str, value: Any) -> list[jsonschema.ValidationError]:
-    """The (leaf) errors of ``value`` against ``kind``, memoised by the value's JSON text."""
+    """The (leaf) errors of ``value`` against ``kind``, memoised by the value's JSON text
+    (:func:`_key`)."""
     fast = _FAST.get(kind)
     if fast is not None and fast(value):
         return []
     try:
-        key = (kind, json.dumps(value, sort_keys=True, allow_nan=False))
+        key = (kind, _key(value))
     except (TypeError, ValueError):
-        return _leaves(islice(_validator(kind).iter_errors(value), ERROR_LIMIT))
+        return _found(kind, value)
     found = _CACHE.get(key)
     if found is None:
-        # a hostile document can hold hundreds of thousands of errors: past ERROR_LIMIT
-        # (more than a check ever shows) they are not even made
-        found = _leaves(islice(_validator(kind).iter_errors(value), ERROR_LIMIT))
+        found = _found(kind, value)
         if len(_CACHE) < _CACHE_LIMIT:
             _CACHE[key] = found
     return found
+
+
+def _found(kind: str, value: Any) -> list[jsonschema.ValidationError]:
+    """The errors of ``value`` against ``kind``: none when it is plainly valid, else
+    jsonschema's. A hostile document can hold hundreds of thousands of errors: past
+    ERROR_LIMIT (more than a check ever shows) they are not even made."""
+    if is_valid(_schema(kind), value, _schema(kind)):
+        return []
+    return _leaves(islice(_validator(kind).iter_errors(value), ERROR_LIMIT))
+
+
+def _key(value: Any) -> Any:
+    """A hashable stand-in for ``value``'s JSON text with sorted keys: equal only for values
+    of equal JSON text (scalars by their exact type; floats by their text, as JSON writes
+    them). Raises TypeError or ValueError for what has no JSON text (those are not memoised).
+    """
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return t, value
+    if t is float:
+        if value != value or value in (_INF, -_INF):
+            raise ValueError("not JSON")
+        return t, repr(value)
+    if t is dict:
+        if not all(type(k) is str for k in value):
+            raise TypeError("not a JSON object")
+        return t, *sorted((k, _key(v)) for k, v in value.items())
+    if t is list:
+        return t, *map(_key, value)
+    raise TypeError("not JSON")
+
+
+_INF = float("inf")
 
 
 def _leaves(errors: Iterable[jsonschema.ValidationError]) -> list[jsonschema.ValidationError]:
@@ -187,6 +225,8 @@ def _leaves(errors: Iterable[jsonschema.ValidationError]) -> list[jsonschema.Val
 
 def _best_branch(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
     """For ``nullable(X)`` or ``int or list``: the error from the branch of the value's kind."""
+    from jsonschema.exceptions import best_match
+
     value = err.instance
     by_branch: dict[int, list[jsonschema.ValidationError]] = {}
     for sub in err.context or []:
@@ -208,11 +248,11 @@ def _best_branch(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
             and i in by_branch
         ):
             subs = by_branch[i]
-            return jsonschema.exceptions.best_match(subs) or subs[0]
+            return best_match(subs) or subs[0]
     for i, branch in enumerate(branches):
         if isinstance(branch, dict) and branch.get("type") != "null" and i in by_branch:
             subs = by_branch[i]
-            return jsonschema.exceptions.best_match(subs) or subs[0]
+            return best_match(subs) or subs[0]
     return err
 
 

@@ -41,32 +41,25 @@ class Ctx:
 class Draft:
     """One entry of a ``layers:`` list at ``path``: as written with expressions parsed
     (``sym``) and evaluated (``ev``). Either may be anything YAML allows (the schema says what
-    is wrong); the typed views below are None for what is not a proper node."""
+    is wrong); the typed views below are None for what is not a proper node (each worked out
+    once: the stages ask them of every node, again and again)."""
 
     path: Path
     sym: Any
     ev: Any
+    #: The evaluated mapping, if the entry is a mapping.
+    node: dict[str, Any] | None = field(init=False, repr=False, compare=False)
+    name: str | None = field(init=False, repr=False, compare=False)
+    kinds: list[Kind] = field(init=False, repr=False, compare=False)
+    #: ``type`` (a new layer), ``share``, ``block`` or ``op``: exactly one, else None.
+    kind: Kind | None = field(init=False, repr=False, compare=False)
 
-    @property
-    def node(self) -> dict[str, Any] | None:
-        """The evaluated mapping, if the entry is a mapping."""
-        return self.ev if isinstance(self.ev, dict) else None
-
-    @property
-    def name(self) -> str | None:
-        node = self.node
-        return node["name"] if node is not None and isinstance(node.get("name"), str) else None
-
-    @property
-    def kinds(self) -> list[Kind]:
-        node = self.node
-        return [k for k in KINDS if node is not None and k in node]
-
-    @property
-    def kind(self) -> Kind | None:
-        """``type`` (a new layer), ``share``, ``block`` or ``op``: exactly one, else None."""
-        kinds = self.kinds
-        return kinds[0] if len(kinds) == 1 else None
+    def __post_init__(self) -> None:
+        node = self.node = self.ev if isinstance(self.ev, dict) else None
+        name = node.get("name") if node is not None else None
+        self.name = name if isinstance(name, str) else None
+        self.kinds = [k for k in KINDS if k in node] if node is not None else []
+        self.kind = self.kinds[0] if len(self.kinds) == 1 else None
 
 
 @dataclass

@@ -10,6 +10,7 @@ stage's (kspec.spec.check.graph).
 from __future__ import annotations
 
 import keyword
+from functools import cache
 from typing import Any
 
 from kspec.layers import LAYERS, REFUSED, count_outputs
@@ -197,9 +198,8 @@ def check_layer_args(
         ("nested." if nested else "layer.") + t, node_ev, path, ctx.rep, ctx, node=name, what=label
     )
     _check_objects(node_ev, path, ctx, name)
-    for key, arg_schema in LAYERS[t].args.items():
+    for key, marker in _nested_args(t):
         inner = node_ev.get(key)
-        marker = arg_schema.get("$kspec")
         if marker == "nested_layer" and isinstance(inner, dict):
             items = [(inner, (*path, key))]
         elif marker == "nested_layers" and isinstance(inner, list):
@@ -212,12 +212,20 @@ def check_layer_args(
     return True
 
 
+@cache
+def _nested_args(t: str) -> tuple[tuple[str, str], ...]:
+    """The arguments of layer type ``t`` that take a layer or layers (and which)."""
+    args = LAYERS[t].args.items()
+    marked = ((key, arg.get("$kspec")) for key, arg in args)
+    return tuple((k, m) for k, m in marked if m in ("nested_layer", "nested_layers"))
+
+
 def _check_objects(node_ev: dict[str, Any], path: Path, ctx: Ctx, name: str | None) -> None:
     """``{type: HeNormal, seed: 1}`` for an initializer, regularizer or constraint becomes
     ``tf.keras.initializers.HeNormal(seed=1)``: its type and argument names must be
     identifiers."""
     for arg, value in node_ev.items():
-        if object_family(arg) is None or not isinstance(value, dict):
+        if not isinstance(value, dict) or object_family(arg) is None:
             continue
         t = value.get("type")
         if not (isinstance(t, str) and t.isidentifier() and not keyword.iskeyword(t)):
