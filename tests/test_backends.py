@@ -128,15 +128,19 @@ def test_fit_trains_on_jax_and_reports_accuracy(tmp_path: Path) -> None:
     assert accuracy > 0.5  # ten classes: chance is 0.1
 
 
-def test_a_missing_backend_says_what_to_install(tmp_path: Path) -> None:
+def _without_torch(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``kspec ARGS`` in a process where PyTorch cannot be imported."""
     code = (
         "import sys; sys.modules['torch'] = None\n"
-        "from kspec.cli import main\n"
-        f"sys.exit(main(['summary', {str(EXAMPLES[0])!r}, '--backend', 'torch']))"
+        f"from kspec.cli import main\nsys.exit(main({args!r}))"
     )
-    run = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", code], env=cluster.env(), capture_output=True, text=True
     )
+
+
+def test_a_missing_backend_says_what_to_install(tmp_path: Path) -> None:
+    run = _without_torch(["summary", str(EXAMPLES[0]), "--backend", "torch"])
     assert run.returncode == 2
     assert "error[KS916]" in run.stderr
     assert "pip install torch --index-url https://download.pytorch.org/whl/cpu" in run.stderr
@@ -145,14 +149,7 @@ def test_a_missing_backend_says_what_to_install(tmp_path: Path) -> None:
 def test_a_static_summary_needs_no_backend(tmp_path: Path) -> None:
     """``summary --static`` builds nothing: a backend that is not installed does not stop it
     (a CI job may pass the same --backend to every command)."""
-    code = (
-        "import sys; sys.modules['torch'] = None\n"
-        "from kspec.cli import main\n"
-        f"sys.exit(main(['summary', {str(EXAMPLES[0])!r}, '--static', '--backend', 'torch']))"
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", code], env=cluster.env(), capture_output=True, text=True
-    )
+    run = _without_torch(["summary", str(EXAMPLES[0]), "--static", "--backend", "torch"])
     assert run.returncode == 0, run.stderr
     assert f'Model: "{kspec.load(EXAMPLES[0]).name}" (static' in run.stdout
     assert run.stderr == ""
