@@ -319,3 +319,42 @@ def test_build_honours_the_callers_keras_settings(target: str) -> None:
     finally:
         keras.config.set_dtype_policy("float32")
     assert model.get_layer("hidden1").dtype_policy.name == "mixed_float16"
+
+
+BLOCK_MAPPING = """
+kspec: 1
+name: block_mapping
+inputs:
+  x: {shape: [4]}
+blocks:
+  pair:
+    inputs: [b, a]
+    layers:
+      - {name: s, type: Add, inputs: [b, a]}
+    outputs: s
+layers:
+  - {name: first, type: Dense, units: 4, inputs: x}
+  - {name: second, type: Dense, units: 4, inputs: x}
+  - {name: p, block: pair, inputs: {a: first, b: second}}
+outputs: p
+"""
+
+
+def test_a_block_takes_its_inputs_in_its_own_order_in_the_run_order() -> None:
+    """A block instance is called with a list in the block's order (b, a), whatever order the
+    mapping gives: Keras then runs `second` before `first`, and kspec's run order (which the
+    subclass target follows when a layer is shared) says the same."""
+    import keras
+
+    from kspec.compiler.order import block_inputs_of, run_order
+
+    spec = kspec.loads(BLOCK_MAPPING)
+    model = kspec.build_model(spec, "functional")
+    keras_order = [
+        node.operation.name
+        for depth in sorted(model._nodes_by_depth, reverse=True)
+        for node in model._nodes_by_depth[depth]
+        if not node.is_input and isinstance(node.operation, keras.layers.Layer)
+    ]
+    ours = [name for name, _ in run_order(spec.graph, {}, block_inputs_of(spec))]
+    assert ours == keras_order == ["second", "first", "p"]
