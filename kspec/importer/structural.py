@@ -57,7 +57,7 @@ def chains(index: Index, claimed: set[int]) -> list[list[Group]]:
         ids = _tokens(index, claimed, equal)
         while (best := _best_run(index, ids, equal)) is not None:
             s, period, count = best
-            stem = _stem(index, range(s, s + period), taken)
+            stem = _stem(index, range(s, s + period), count, taken)
             names = _inner(index, s, period)
             found.append(
                 [
@@ -167,18 +167,26 @@ def _chained(index: Index, s: int, period: int, count: int) -> int:
     previous: Ref | None = None
     for k in range(count):
         lo, hi = s + k * period, s + (k + 1) * period
-        inputs = {
-            (r.name, r.index)
-            for m in range(lo, hi)
-            for r in refs_of(index.graph.nodes[m].inputs)
-            if not lo <= index.pos.get(r.name, -1) < hi
-        }
-        if len(inputs) != 1 or (previous is not None and inputs != {(previous.name, None)}):
+        inputs = _read_from_outside(index, lo, hi)
+        if len(inputs) != 1 or (previous is not None and inputs != [previous]):
             return k
         if _read_outside(index, lo, hi) != [hi - 1]:
             return k
         previous = Ref(index.graph.nodes[hi - 1].name)
     return count
+
+
+def _read_from_outside(index: Index, lo: int, hi: int) -> list[Ref]:
+    """The tensors the members (positions lo..hi-1) read from outside, each once, in order."""
+    nodes = index.graph.nodes
+    return list(
+        dict.fromkeys(
+            r
+            for m in range(lo, hi)
+            for r in refs_of(nodes[m].inputs)
+            if not lo <= index.pos.get(r.name, -1) < hi
+        )
+    )
 
 
 def _read_outside(index: Index, lo: int, hi: int) -> list[int]:
@@ -193,18 +201,9 @@ def _read_outside(index: Index, lo: int, hi: int) -> list[int]:
 
 
 def _group(index: Index, lo: int, period: int, prefix: str, names: list[str]) -> Group:
-    nodes = index.graph.nodes
     members = list(range(lo, lo + period))
-    inputs = [
-        r
-        for r in dict.fromkeys(
-            r
-            for m in members
-            for r in refs_of(nodes[m].inputs)
-            if not lo <= index.pos.get(r.name, -1) < lo + period
-        )
-    ]
-    outputs = [Ref(nodes[members[-1]].name)]
+    inputs = _read_from_outside(index, lo, lo + period)
+    outputs = [Ref(index.graph.nodes[members[-1]].name)]
     inner = {m: names[j] for j, m in enumerate(members)}
     return grouping.signature_group(index, prefix, members, inputs, outputs, inner)
 
@@ -220,15 +219,16 @@ def _inner(index: Index, lo: int, period: int) -> list[str]:
     return inner
 
 
-def _stem(index: Index, members: range, taken: set[str]) -> str:
+def _stem(index: Index, members: range, count: int, taken: set[str]) -> str:
     """The instances' name: the first layer with weights that is not a normalization (a
-    Transformer layer's attention, a residual unit's convolution), ``_block``."""
+    Transformer layer's attention, a residual unit's convolution), ``_block``; neither it nor
+    the ``count`` instance names ``STEM_1`` .. are taken."""
     nodes = index.graph.nodes
     weighted = [nodes[m] for m in members if nodes[m].weighted]
     telling = [n for n in weighted if "Normalization" not in n.target]
     first = (telling or weighted or [nodes[members[0]]])[0]
     base = grouping.base_name(first) + "_block"
     stem, k = base, 2
-    while stem in taken or any(f"{stem}_{j}" in taken for j in (1, 2)):
+    while stem in taken or any(f"{stem}_{j}" in taken for j in range(1, count + 1)):
         stem, k = f"{base}{k}", k + 1
     return stem

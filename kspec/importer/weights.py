@@ -30,45 +30,39 @@ def _walked(layer: Any) -> bool:
     return str(keras.saving.get_registered_name(cls)).startswith("kspec.")
 
 
+def weighted_layers(model: Any) -> list[tuple[str, Any, list[Any]]]:
+    """Every layer with weights (its weight key, the layer, its weights), in the order the
+    models and blocks that hold them list their layers (a Functional model: the order it calls
+    them). A custom container's own variables count as a layer of their own."""
+    out: list[tuple[str, Any, list[Any]]] = []
+    stack: list[tuple[tuple[str, ...], Any, list[Any] | None]] = [((), model, None)]
+    while stack:
+        path, layer, variables = stack.pop()
+        if variables is not None:
+            out.append((weight_key(path), layer, variables))
+            continue
+        children = _children(layer)
+        inner = {id(v) for c in children for v in c.weights}
+        todo = [
+            ((*path, c.name), c, None if _walked(c) else list(c.weights))
+            for c in children
+            if _walked(c) or c.weights
+        ]
+        stack.extend(reversed(todo))
+        own = [v for v in layer.weights if id(v) not in inner] if path else []
+        if own:  # a custom container's own variables, before its layers'
+            stack.append((path, layer, own))
+    return out
+
+
 def named_weights(model: Any) -> dict[str, tuple[Any, list[Any]]]:
     """Every layer with weights and its weights, keyed by the weight key of its name path.
     Raises ValueError when two layers have the same key (the names do not tell them apart)."""
     out: dict[str, tuple[Any, list[Any]]] = {}
-    stack: list[tuple[tuple[str, ...], Any]] = [((), model)]
-    while stack:
-        path, container = stack.pop()
-        inner: set[int] = set()
-        for child in _children(container):
-            key_path = (*path, child.name)
-            inner.update(id(v) for v in child.weights)
-            if _walked(child):
-                stack.append((key_path, child))
-            elif child.weights:
-                _put(out, weight_key(key_path), child, list(child.weights))
-        own = [v for v in container.weights if id(v) not in inner] if path else []
-        if own:  # a custom container's own variables
-            _put(out, weight_key(path), container, own)
-    return out
-
-
-def _put(out: dict[str, tuple[Any, list[Any]]], key: str, layer: Any, variables: list[Any]) -> None:
-    if key in out:
-        raise ValueError(f"two layers have the weight key {key!r}")
-    out[key] = (layer, variables)
-
-
-def ordered_weights(model: Any) -> list[tuple[str, Any, list[Any]]]:
-    """Every layer with weights (key, layer, weights), in the order the models and blocks
-    that hold them list their layers (a Functional model: the order it calls them)."""
-    out: list[tuple[str, Any, list[Any]]] = []
-    stack: list[tuple[tuple[str, ...], Any]] = [((), model)]
-    while stack:
-        path, layer = stack.pop()
-        if path and not _walked(layer):
-            out.append((weight_key(path), layer, list(layer.weights)))
-            continue
-        children = [c for c in _children(layer) if _walked(c) or c.weights]
-        stack.extend(((*path, c.name), c) for c in reversed(children))
+    for key, layer, variables in weighted_layers(model):
+        if key in out:
+            raise ValueError(f"two layers have the weight key {key!r}")
+        out[key] = (layer, variables)
     return out
 
 
@@ -82,10 +76,10 @@ def _by_order(src: Any, dst: Any) -> list[tuple[str, tuple[Any, list[Any]], tupl
         return (type(layer).__name__, *(tuple(w.shape) for w in weights))
 
     theirs: dict[tuple[Any, ...], list[tuple[Any, list[Any]]]] = {}
-    for _, layer, weights in ordered_weights(dst):
+    for _, layer, weights in weighted_layers(dst):
         theirs.setdefault(kind(layer, weights), []).append((layer, weights))
     pairs = []
-    for key, layer, weights in ordered_weights(src):
+    for key, layer, weights in weighted_layers(src):
         same = theirs.get(kind(layer, weights))
         if not same:
             raise ValueError(f"layer {key} has no layer of its kind in the other model")
